@@ -1,0 +1,99 @@
+"""Environments, chosen once: `sandbox` (default, offline) or `prod`.
+
+`sandbox` needs no credentials, network or service: vendors are served by their emulators, the
+landing zone and the DuckDB warehouse live under `$PLUMBING_DATA_DIR` (default `./data`).
+`prod` reads endpoints and credentials from environment variables at run time (`dg.EnvVar`), so
+nothing secret is read at import and nothing secret lands in the definitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from plumbing_dagster.resources import (
+    LandingZoneResource,
+    VendorApisResource,
+    VendorConnectionConfig,
+    WarehouseResource,
+)
+from plumbing_dagster.sources.vendor import Vendor
+
+logger = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("sandbox", "prod")
+
+
+class EnvironmentError_(ValueError):
+    """The environment settings are unusable; the message says which variable and why."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    landing: LandingZoneResource
+    vendor_apis: VendorApisResource
+    duckdb_path: str
+    postgres_url: Any  # str | dg.EnvVar | None
+
+    @property
+    def has_postgres(self) -> bool:
+        return self.postgres_url is not None
+
+
+def _landing_from_env(env: Mapping[str, str], default_url: str | None) -> LandingZoneResource:
+    url = env.get("PLUMBING_LANDING_URL") or default_url
+    if not url:
+        raise EnvironmentError_("PLUMBING_LANDING_URL is not set (e.g. s3://landing/raw)")
+    if not url.startswith(("s3://", "s3a://")):
+        return LandingZoneResource(url=url)
+    # S3 settings are resolved at run time so the secret never enters the definitions.
+    return LandingZoneResource(
+        url=url,
+        endpoint_url=dg.EnvVar("S3_ENDPOINT") if env.get("S3_ENDPOINT") else None,
+        region=env.get("S3_REGION") or None,
+        access_key_id=dg.EnvVar("S3_ACCESS_KEY_ID") if env.get("S3_ACCESS_KEY_ID") else None,
+        secret_access_key=dg.EnvVar("S3_SECRET_ACCESS_KEY") if env.get("S3_SECRET_ACCESS_KEY") else None,
+    )
+
+
+def _prod_connections(vendors: Mapping[str, Vendor]) -> dict[str, VendorConnectionConfig]:
+    return {
+        name: VendorConnectionConfig(**{field: dg.EnvVar(var) for field, var in vendor.prod_env.items()})
+        for name, vendor in vendors.items()
+        if vendor.prod_env
+    }
+
+
+def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | None = None) -> Environment:
+    """The environment named by `PLUMBING_ENV` (default `sandbox`); an unknown name fails."""
+    env = os.environ if env is None else env
+    name = env.get("PLUMBING_ENV", "sandbox")
+    if name not in ENVIRONMENTS:
+        raise EnvironmentError_(
+            f"PLUMBING_ENV={name!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
+        )
+    postgres_url: Any = dg.EnvVar("PLUMBING_POSTGRES_URL") if env.get("PLUMBING_POSTGRES_URL") else None
+    if name == "sandbox":
+        data_dir = Path(env.get("PLUMBING_DATA_DIR", "data")).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)  # DuckDB creates its file, not its folder
+        return Environment(
+            name=name,
+            landing=_landing_from_env(env, str(data_dir / "landing")),
+            vendor_apis=VendorApisResource(sandbox=True),
+            duckdb_path=str(data_dir / "warehouse.duckdb"),
+            postgres_url=postgres_url,
+        )
+    return Environment(
+        name=name,
+        landing=_landing_from_env(env, None),
+        vendor_apis=VendorApisResource(sandbox=False, connections=_prod_connections(vendors)),
+        duckdb_path=env.get("PLUMBING_DUCKDB_PATH", "warehouse.duckdb"),
+        postgres_url=postgres_url,
+    )

@@ -1,0 +1,1 @@
+"""Marts: business tables built from staging."""

@@ -1,0 +1,1 @@
+"""Raw layer: dlt-backed assets that land API data as parquet, one day folder per partition."""

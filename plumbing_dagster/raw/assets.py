@@ -1,0 +1,153 @@
+"""Raw assets: one `@dlt_assets` multi-asset per source, built from the stream configs.
+
+Each selected stream becomes `raw/<source>/<stream>`. A run covers a partition window (one day,
+or a range during backfills) and lands it day by day: for each day the dlt source is built for
+`[day, day+1)`, dlt writes parquet into that day's folder, and the landing zone's manifest makes
+the new files the day's content (see `landing/zone.py`).
+"""
+
+
+import logging
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+import dlt
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.partitions import BACKFILL_POLICY
+from plumbing_dagster.resources import LandingZoneResource, VendorApisResource
+from plumbing_dagster.sources.dlt_source import build_dlt_source
+from plumbing_dagster.sources.vendor import Vendor, Window
+
+logger = logging.getLogger(__name__)
+
+# dlt needs a pipeline object to build asset specs; it never runs, so its folder is throwaway.
+_SPEC_PIPELINES_DIR = str(Path(tempfile.gettempdir()) / "plumbing_dagster_dlt_specs")
+
+
+def raw_key(source: str, stream: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source, stream])
+
+
+class RawTranslator(DagsterDltTranslator):
+    """Asset keys `raw/<source>/<stream>`, grouped by source, no phantom upstream assets."""
+
+    def __init__(self, source: str, streams: Mapping[str, StreamConfig]):
+        super().__init__()
+        self.source = source
+        self.streams = streams
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        default = super().get_asset_spec(data)
+        stream = data.resource.name
+        config = self.streams[stream]
+        return default.replace_attributes(
+            key=raw_key(self.source, stream),
+            deps=[],
+            group_name=self.source,
+            kinds={"dlt", "parquet"},
+            owners=["team:data-engineering"],
+            description=config.description
+            or f"{self.source} `{stream}` landed as parquet, one folder per UTC day.",
+            metadata={
+                **default.metadata,
+                "plumbing/sync_mode": config.sync_mode,
+                "plumbing/primary_key": config.key_columns,
+                "plumbing/fields": sorted(config.fields),
+            },
+        )
+
+
+def _pipeline(vendor: Vendor, pipelines_dir: str, destination: Any) -> dlt.Pipeline:
+    pipeline = dlt.pipeline(
+        pipeline_name=f"raw_{vendor.name}",
+        pipelines_dir=pipelines_dir,  # per run: parallel runs of one source must not share it
+        destination=destination,
+        dataset_name=vendor.name,
+        progress="log" if logger.isEnabledFor(logging.DEBUG) else None,
+    )
+    # Windows make runs stateless; skip reading old state back from the landing zone.
+    pipeline.config.restore_from_destination = False
+    return pipeline
+
+
+def build_raw_assets(
+    vendor: Vendor, streams: Sequence[StreamConfig], partitions_def: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    """The source's raw multi-asset: one asset per dlt-produced stream in `streams`."""
+    configs = {s.stream: s for s in streams if s.producer == "dlt"}
+    translator = RawTranslator(vendor.name, configs)
+    spec_pipeline = dlt.pipeline(
+        pipeline_name=f"raw_{vendor.name}",
+        pipelines_dir=_SPEC_PIPELINES_DIR,
+        destination="filesystem",
+        dataset_name=vendor.name,
+    )
+    stream_of_key = {raw_key(vendor.name, name): name for name in configs}
+
+    @dlt_assets(
+        dlt_source=build_dlt_source(vendor, list(configs.values())),
+        dlt_pipeline=spec_pipeline,
+        name=f"raw_{vendor.name}",
+        dagster_dlt_translator=translator,
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        pool=f"api_{vendor.name}",
+    )
+    def raw_assets(
+        context: AssetExecutionContext,
+        dlt_resource: DagsterDltResource,
+        landing: LandingZoneResource,
+        vendor_apis: VendorApisResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        selected = [configs[stream_of_key[k]] for k in sorted(context.selected_asset_keys)]
+        window = context.partition_time_window
+        days = Window(window.start, window.end).days()
+        zone = landing.zone()
+        rows: dict[str, int] = {s.stream: 0 for s in selected}
+        files: dict[str, int] = {s.stream: 0 for s in selected}
+        last_metadata: dict[str, Mapping[str, Any]] = {}
+
+        with vendor_apis.open(vendor) as client, tempfile.TemporaryDirectory() as pipelines_dir:
+            for day in days:
+                source = build_dlt_source(vendor, selected, client=client, window=Window.for_day(day))
+                pipeline = _pipeline(vendor, pipelines_dir, landing.dlt_destination(day))
+                for result in dlt_resource.run(
+                    context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"
+                ):
+                    last_metadata[stream_of_key[result.asset_key]] = result.metadata or {}
+                trace = pipeline.last_trace
+                load_ids = trace.last_load_info.loads_ids if trace and trace.last_load_info else []
+                row_counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+                for config in selected:
+                    folder = zone.day_folder(vendor.name, config.stream, day)
+                    landed = [
+                        f for f in zone.list_files(folder)
+                        if any(Path(f).name.startswith(f"{load_id}.") for load_id in load_ids)
+                    ]
+                    count = int(row_counts.get(config.stream, 0))
+                    zone.publish(vendor.name, config.stream, day, ",".join(load_ids) or "empty", landed, count)
+                    rows[config.stream] += count
+                    files[config.stream] += len(landed)
+                    context.log.info(f"landed {vendor.name}/{config.stream} {day}: {count} rows in {len(landed)} file(s)")
+
+        for config in selected:
+            metadata = last_metadata.get(config.stream, {})
+            yield dg.MaterializeResult(
+                asset_key=raw_key(vendor.name, config.stream),
+                metadata={
+                    **{k: v for k, v in metadata.items() if k in ("dagster/column_schema", "destination_type")},
+                    "dagster/row_count": rows[config.stream],
+                    "plumbing/days": len(days),
+                    "plumbing/files": files[config.stream],
+                    "plumbing/landing": zone.url_of(f"{vendor.name}/{config.stream}"),
+                },
+            )
+
+    return raw_assets

@@ -1,0 +1,200 @@
+"""The HTTP server every vendor emulator runs on, with injectable faults.
+
+A vendor emulator is an `EmulatorApp`: a function from `EmulatorRequest` to `EmulatorResponse`.
+`EmulatorServer` serves it over real HTTP on loopback (stdlib `ThreadingHTTPServer`, so the
+sandbox needs no extra service) and applies the faults a test queued: 429 with `Retry-After`,
+5xx, slow answers and malformed pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmulatorRequest:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8")).items()}
+
+
+@dataclass
+class EmulatorResponse:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_json(cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> EmulatorResponse:
+        body = json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8")
+        return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+class EmulatorApp(Protocol):
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse: ...
+
+
+FaultKind = Literal["rate_limit", "server_error", "slow", "malformed"]
+
+
+@dataclass
+class Fault:
+    """Applied to the next `times` requests whose path starts with `path_prefix`."""
+
+    kind: FaultKind
+    times: int = 1
+    path_prefix: str = "/"
+    retry_after: float | None = 0.05  # seconds, for rate_limit (None: no header)
+    status: int = 500  # for server_error
+    delay: float = 0.5  # seconds, for slow
+
+
+class FaultPlan:
+    """A thread-safe queue of faults; each fault is used up as it fires."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.fired: list[tuple[FaultKind, str]] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.times > 0 and path.startswith(fault.path_prefix):
+                    fault.times -= 1
+                    self.fired.append((fault.kind, path))
+                    return fault
+        return None
+
+
+def _apply_fault(fault: Fault, serve: Callable[[], EmulatorResponse]) -> EmulatorResponse:
+    if fault.kind == "rate_limit":
+        headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+        return EmulatorResponse.of_json(
+            {"error": {"code": 429, "key": "request.throttled", "message": "Too many requests"}},
+            status=429,
+            headers=headers,
+        )
+    if fault.kind == "server_error":
+        return EmulatorResponse.of_json(
+            {"error": {"code": fault.status, "key": "server.error", "message": "Internal error"}},
+            status=fault.status,
+        )
+    if fault.kind == "slow":
+        time.sleep(fault.delay)
+        return serve()
+    response = serve()  # malformed: a truncated body under a 200
+    response.body = response.body[: max(1, len(response.body) // 2)]
+    return response
+
+
+class EmulatorServer:
+    """Serves an `EmulatorApp` on `127.0.0.1:<port>` in a daemon thread.
+
+    Use as a context manager, or `start()`/`stop()`. `url` is the base URL once started.
+    """
+
+    def __init__(self, app: EmulatorApp, port: int = 0):
+        self.app = app
+        self.faults = FaultPlan()
+        self.requests_served = 0
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("emulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        server_ref = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+
+            def _serve(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = EmulatorRequest(
+                    method=self.command,
+                    path=split.path,
+                    query=parse_qs(split.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                server_ref.requests_served += 1
+
+                def serve() -> EmulatorResponse:
+                    try:
+                        return server_ref.app.handle(request)
+                    except Exception:  # an emulator bug must show as a 500, not a hung client
+                        logger.exception("emulator failed on %s %s", request.method, request.path)
+                        return EmulatorResponse.of_json({"error": "emulator failure"}, status=500)
+
+                fault = server_ref.faults.take(request.path)
+                response = _apply_fault(fault, serve) if fault else serve()
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                logger.debug("emulator: " + format, *args)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Staging layer: landed days typed by their contract, deduplicated, written to a warehouse."""

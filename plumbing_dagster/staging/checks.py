@@ -1,0 +1,207 @@
+"""Asset checks generated from the stream configs, for every staging asset.
+
+- `key_unique_and_not_null` (blocking): one row per key per day, no null key, and no record put
+  aside for a missing key. Downstream assets in the same run wait for it.
+- `reconciles_with_landing`: every staged key was landed that day, and every landed key is
+  either staged or put aside with a reason; nothing is invented.
+- `matches_contract`: the table's columns and types are the contract's.
+- `no_rejected_records` (warning): records put aside for the window, with their reasons.
+All checks are partitioned like their asset and look at the run's partition window only.
+"""
+
+
+from collections.abc import Sequence
+from datetime import date
+
+import dagster as dg
+from dagster import AssetCheckExecutionContext
+import duckdb
+import pyarrow as pa
+
+from plumbing_dagster.config.models import FieldSpec, StreamConfig
+from plumbing_dagster.io_managers.sql import qualified, quote
+from plumbing_dagster.io_managers.staged import (
+    PARTITION_COLUMN,
+    REJECT_REASON_COLUMN,
+    REJECTED_SUFFIX,
+)
+from plumbing_dagster.resources import LandingZoneResource, WarehouseResource
+from plumbing_dagster.sources.arrow import landing_type
+from plumbing_dagster.sources.vendor import Window
+from plumbing_dagster.staging.assets import staging_key
+from plumbing_dagster.staging.landed import read_landed_days
+
+
+def window_filter(days: Sequence[date]) -> str:
+    column = quote(PARTITION_COLUMN)
+    return f"{column} >= DATE '{days[0]:%Y-%m-%d}' AND {column} <= DATE '{days[-1]:%Y-%m-%d}'"
+
+
+def _days(context: AssetCheckExecutionContext) -> list[date]:
+    window = context.partition_time_window
+    return Window(window.start, window.end).days()
+
+
+def expected_type(spec: FieldSpec, warehouse: str) -> str | None:
+    """The information_schema data type a field must have; None accepts any nested type."""
+    if warehouse == "duckdb":
+        if spec.format == "date-time":
+            return "TIMESTAMP WITH TIME ZONE"
+        if spec.format == "date":
+            return "DATE"
+        if spec.is_nested:
+            return None if landing_type(spec) != pa.string() else "VARCHAR"
+        return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}.get(spec.base_type, "VARCHAR")
+    if spec.format == "date-time":
+        return "timestamp with time zone"
+    if spec.format == "date":
+        return "date"
+    if spec.is_nested:
+        return "jsonb"
+    return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(spec.base_type, "text")
+
+
+def build_staging_checks(
+    source: str, config: StreamConfig, partitions_def: dg.PartitionsDefinition, warehouse: str
+) -> list[dg.AssetChecksDefinition]:
+    key = staging_key(source, config.stream)
+    table = qualified(source, config.stream)
+    rejected_table = qualified(source, config.stream + REJECTED_SUFFIX)
+    keys = config.key_columns
+    key_sql = ", ".join(quote(k) for k in keys)
+    any_key_null = " OR ".join(f"{quote(k)} IS NULL" for k in keys)
+
+    @dg.asset_check(
+        asset=key,
+        name="key_unique_and_not_null",
+        blocking=True,
+        partitions_def=partitions_def,
+        description=f"{', '.join(keys)} is unique per day and never null; no record lacks it.",
+    )
+    def key_unique_and_not_null(
+        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        where = window_filter(_days(context))
+        counts = warehouse_reader.rows(
+            warehouse,
+            f"""SELECT
+                  (SELECT count(*) FROM (SELECT {key_sql} FROM {table} WHERE {where}
+                     GROUP BY {quote(PARTITION_COLUMN)}, {key_sql} HAVING count(*) > 1) AS d) AS duplicate_keys,
+                  (SELECT count(*) FROM {table} WHERE {where} AND ({any_key_null})) AS null_keys,
+                  (SELECT count(*) FROM {rejected_table} WHERE {where}
+                     AND {quote(REJECT_REASON_COLUMN)} LIKE 'missing primary key%') AS records_without_key""",
+        )[0]
+        counts = {name: int(value) for name, value in counts.items()}
+        return dg.AssetCheckResult(
+            passed=not any(counts.values()),
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=counts,
+        )
+
+    @dg.asset_check(
+        asset=key,
+        name="reconciles_with_landing",
+        partitions_def=partitions_def,
+        description="Staged keys match the day's landed files; unstaged keys were put aside.",
+    )
+    def reconciles_with_landing(
+        context: AssetCheckExecutionContext,
+        warehouse_reader: WarehouseResource,
+        landing: LandingZoneResource,
+    ) -> dg.AssetCheckResult:
+        days = _days(context)
+        where = window_filter(days)
+        landed = read_landed_days(landing.zone(), source, config, days, columns=keys)
+        staged = warehouse_reader.query(warehouse, f"SELECT {quote(PARTITION_COLUMN)}, {key_sql} FROM {table} WHERE {where}")
+        rejected = warehouse_reader.query(
+            warehouse,
+            f"""SELECT count(*) AS rejected,
+                       count(*) FILTER (WHERE {quote(REJECT_REASON_COLUMN)} NOT LIKE 'missing primary key%') AS rejected_with_key
+                FROM {rejected_table} WHERE {where}""",
+        ).to_pylist()[0]
+        conn = duckdb.connect()
+        try:
+            conn.register("landed", landed)
+            conn.register("staged", staged)
+            on = " AND ".join(f"l.{quote(c)} = s.{quote(c)}" for c in [PARTITION_COLUMN, *keys])
+            landed_keys = f"(SELECT DISTINCT {quote(PARTITION_COLUMN)}, {key_sql} FROM landed WHERE NOT ({any_key_null}))"
+            stats = conn.sql(
+                f"""SELECT
+                      (SELECT count(*) FROM landed) AS landed_rows,
+                      (SELECT count(*) FROM {landed_keys}) AS landed_keys,
+                      (SELECT count(*) FROM staged) AS staged_rows,
+                      (SELECT count(*) FROM staged s WHERE NOT EXISTS
+                         (SELECT 1 FROM landed l WHERE {on})) AS staged_not_landed,
+                      (SELECT count(*) FROM {landed_keys} l WHERE NOT EXISTS
+                         (SELECT 1 FROM staged s WHERE {on})) AS landed_not_staged"""
+            ).to_arrow_table().to_pylist()[0]
+        finally:
+            conn.close()
+        stats = {name: int(value) for name, value in {**stats, **rejected}.items()}
+        passed = (
+            stats["staged_not_landed"] == 0
+            and stats["landed_not_staged"] <= stats["rejected_with_key"]
+            and stats["staged_rows"] + stats["rejected"] <= stats["landed_rows"]
+        )
+        return dg.AssetCheckResult(passed=passed, metadata=stats)
+
+    @dg.asset_check(
+        asset=key,
+        name="matches_contract",
+        partitions_def=partitions_def,
+        description="Columns and types of the table are those of the stream contract.",
+    )
+    def matches_contract(
+        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        actual = {
+            row["column_name"]: row["data_type"]
+            for row in warehouse_reader.rows(
+                warehouse,
+                f"""SELECT column_name, data_type FROM information_schema.columns
+                    WHERE table_schema = '{source}' AND table_name = '{config.stream}'""",
+            )
+        }
+        problems = []
+        for name, spec in config.fields.items():
+            wanted = expected_type(spec, warehouse)
+            if name not in actual:
+                problems.append(f"missing column {name}")
+            elif wanted is not None and actual[name] != wanted:
+                problems.append(f"{name} is {actual[name]}, contract says {wanted}")
+        extra = sorted(set(actual) - set(config.fields) - {PARTITION_COLUMN})
+        problems += [f"column {name} is not in the contract" for name in extra]
+        return dg.AssetCheckResult(
+            passed=not problems,
+            metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none")},
+        )
+
+    @dg.asset_check(
+        asset=key,
+        name="no_rejected_records",
+        partitions_def=partitions_def,
+        description="No record of the window was put aside (see the __rejected table for reasons).",
+    )
+    def no_rejected_records(
+        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        reasons = warehouse_reader.rows(
+            warehouse,
+            f"""SELECT {quote(REJECT_REASON_COLUMN)} AS reason, count(*) AS records
+                FROM {rejected_table} WHERE {window_filter(_days(context))}
+                GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
+        )
+        total = sum(int(r["records"]) for r in reasons)
+        return dg.AssetCheckResult(
+            passed=total == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rejected_records": total,
+                "reasons": dg.MetadataValue.md("\n".join(f"- {r['records']}× {r['reason']}" for r in reasons) or "none"),
+            },
+        )
+
+    checks = [key_unique_and_not_null, reconciles_with_landing, matches_contract, no_rejected_records]
+    if not config.checks.reconcile_with_landing:
+        checks.remove(reconciles_with_landing)
+    return checks
