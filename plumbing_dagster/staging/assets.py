@@ -17,9 +17,11 @@ from plumbing_dagster.raw.assets import raw_key
 from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.sources.vendor import Window
 from plumbing_dagster.staging.contract import apply_contract
-from plumbing_dagster.staging.landed import read_landed_days
+from plumbing_dagster.staging.landed import landed_fingerprints, read_landed_days
 
 DUCKDB_WRITER_POOL = "duckdb_writer"  # DuckDB allows one writing process at a time
+# Materialization metadata: {day: fingerprint of the landed file set that was staged}.
+LANDING_FINGERPRINTS = "plumbing/landing_fingerprints"
 
 
 def staging_key(source: str, stream: str) -> dg.AssetKey:
@@ -65,8 +67,18 @@ def build_staging_asset(
     def _staging(context: AssetExecutionContext, landing: LandingZoneResource) -> StagedTable:
         window = context.partition_time_window
         days = Window(window.start, window.end).days()
-        landed = read_landed_days(landing.zone(), source, config, days)
-        staged = apply_contract(landed, config, metadata={"plumbing/days": len(days)})
+        zone = landing.zone()
+        # Fingerprints first: files landing while we read are then picked up again by the sensor.
+        fingerprints = landed_fingerprints(zone, source, config, days)
+        landed = read_landed_days(zone, source, config, days)
+        staged = apply_contract(
+            landed,
+            config,
+            metadata={
+                "plumbing/days": len(days),
+                LANDING_FINGERPRINTS: dg.MetadataValue.json(fingerprints),
+            },
+        )
         context.log.info(
             f"{source}/{config.stream}: {landed.num_rows} landed rows over {len(days)} day(s) -> "
             f"{staged.rows.num_rows} staged, {staged.rejected.num_rows} put aside"

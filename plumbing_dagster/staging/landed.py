@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date
 
@@ -17,6 +18,15 @@ from plumbing_dagster.sources.arrow import landing_schema
 def landed_files(zone: LandingZone, source: str, config: StreamConfig, day: date) -> list[str]:
     """The files that make up the day now, relative to the landing root."""
     return zone.current_files(source, config.stream, day)
+
+
+def day_fingerprint(files: Iterable[str]) -> str:
+    """Identifies a day's file set: staging records it, sensors compare it to what landed since."""
+    return hashlib.sha256("\n".join(sorted(files)).encode("utf-8")).hexdigest()[:16]
+
+
+def landed_fingerprints(zone: LandingZone, source: str, config: StreamConfig, days: Iterable[date]) -> dict[str, str]:
+    return {f"{day:%Y-%m-%d}": day_fingerprint(landed_files(zone, source, config, day)) for day in days}
 
 
 def read_landed_days(

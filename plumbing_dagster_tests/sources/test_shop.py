@@ -31,7 +31,7 @@ PAGE_SIZE = 50
 @pytest.fixture(scope="module")
 def emulator() -> ShopEmulator:
     # One emulator for the module: its data is immutable, and its day caches make tests fast.
-    return ShopEmulator(now=NOW)
+    return ShopEmulator(now=NOW, orders_per_day=240)
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ class ShopEmulator:
         self,
         seed: int = 7,
         start_date: date = date(2026, 1, 1),
-        orders_per_day: int = 240,
+        orders_per_day: int = 2500,
         now: datetime | None = None,
         api_key: str = "sandbox-shop-key",
     ):
