@@ -15,9 +15,9 @@ import dagster as dg
 import dlt
 import pendulum
 import pyarrow as pa
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from plumbing_dagster.io_managers.duckdb import connect_duckdb
 from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.sources.emulator import EmulatorServer
 from plumbing_dagster.sources.vendor import Connection, Vendor, VendorClient
@@ -127,8 +127,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def query(self, warehouse: str, statement: str) -> pa.Table:
         if warehouse == "duckdb":
-            with DuckDBResource(database=self.duckdb_path).get_connection() as conn:
-                conn.execute("SET TimeZone = 'UTC'")
+            with connect_duckdb(self.duckdb_path) as conn:
                 return conn.sql(statement).to_arrow_table()
         if warehouse == "postgres":
             if not self.postgres_url:

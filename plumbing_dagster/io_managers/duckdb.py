@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+import time
 from typing import Any
 
 import dagster as dg
@@ -36,6 +37,31 @@ from plumbing_dagster.io_managers.staged import (
     StagedTable,
     key_columns,
 )
+
+
+LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)
+
+
+@contextmanager
+def connect_duckdb(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection that is always closed, retried while another process holds the file.
+
+    Hand-written because dagster-duckdb's `connect` (and `DuckDBResource.get_connection`) close
+    the connection only on success: after a failed write the file stays locked in the process.
+    """
+    for wait in (*LOCK_RETRY_SECONDS, None):
+        try:
+            conn = duckdb.connect(path, read_only=read_only, config={"custom_user_agent": "dagster"})
+            break
+        except duckdb.IOException:  # another process holds the write lock
+            if wait is None:
+                raise
+            time.sleep(wait)
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        yield conn
+    finally:
+        conn.close()
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -179,7 +205,7 @@ class TransactionalDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context: dg.OutputContext | dg.InputContext, table_slice: TableSlice) -> Iterator[Any]:
-        with DuckDbClient.connect(context, table_slice) as conn:
+        with connect_duckdb(context.resource_config["database"]) as conn:
             if not isinstance(context, dg.OutputContext):
                 yield conn
                 return

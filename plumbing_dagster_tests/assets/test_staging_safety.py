@@ -1,0 +1,100 @@
+"""Staging keeps what it cannot type, and never loses the previous day on a failed write."""
+
+from datetime import date
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from plumbing_dagster.io_managers import duckdb as duckdb_io
+from plumbing_dagster.sources.arrow import landing_schema
+from plumbing_dagster_tests.assets.helpers import warehouse_rows
+from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
+
+DAY = date(2026, 11, 3)
+
+
+def _land_users(sandbox, defs, records: list[dict]) -> None:
+    """Put a day of users into the landing zone the way a raw run does (files + manifest)."""
+    config = next(s for s in [*defs.assets] if dg.AssetKey(["staging", "shop", "users"]) in s.keys)
+    del config  # only to make sure the asset exists in the definitions
+    from plumbing_dagster.config import load_stream_configs
+
+    fields = load_stream_configs(__import__("plumbing_dagster").config.DEFAULT_DAG_DIR)["shop"]["users"].fields
+    zone = sandbox.landing.zone()
+    folder = zone.day_folder("shop", "users", DAY)
+    zone.fs.makedirs(zone.path(folder), exist_ok=True)
+    relative = f"{folder}/test-load.0.parquet"
+    pq.write_table(pa.Table.from_pylist(records, schema=landing_schema(fields)), zone.path(relative))
+    zone.publish("shop", "users", DAY, "test-load", [relative], len(records))
+
+
+def _user(user_id, name="Ada", updated="2026-11-03T10:00:00Z"):
+    return {"id": user_id, "name": name, "country": "NL", "created_at": "2026-01-05T08:00:00Z", "updated_at": updated}
+
+
+def test_a_record_without_its_key_is_kept_aside_counted_and_fails_the_key_check(sandbox):
+    defs = definitions_for(sandbox)
+    _land_users(
+        sandbox,
+        defs,
+        [_user(1), _user(None, name="No Key"), _user(2, updated="not a timestamp"), _user(3), _user(3, name="Newer", updated="2026-11-03T11:00:00Z")],
+    )
+    result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
+
+    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [(1, "Ada"), (3, "Newer")]
+    rejected = warehouse_rows(sandbox, "SELECT _reject_reason, _record FROM shop.users__rejected ORDER BY 1")
+    assert [r[0] for r in rejected] == [
+        "field updated_at: not a timestamp is not TIMESTAMPTZ",
+        "missing primary key id",
+    ]
+    assert '"name":"No Key"' in rejected[1][1]
+
+    materialization = result.asset_materializations_for_node("staging__shop__users")[0]
+    assert materialization.metadata["plumbing/rejected_count"].value == 2
+    assert materialization.metadata["plumbing/duplicates_dropped"].value == 1
+
+    checks = check_results(result)
+    key_check = checks["staging/shop/users:key_unique_and_not_null"]
+    assert not key_check.passed
+    assert key_check.metadata["records_without_key"].value == 1
+    assert not checks["staging/shop/users:no_rejected_records"].passed
+    assert checks["staging/shop/users:no_rejected_records"].metadata["rejected_records"].value == 2
+    assert checks["staging/shop/users:reconciles_with_landing"].passed
+
+
+def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch: pytest.MonkeyPatch):
+    defs = definitions_for(sandbox)
+    _land_users(sandbox, defs, [_user(1), _user(2)])
+    assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
+    before = warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id")
+
+    _land_users(sandbox, defs, [_user(1, name="Changed"), _user(2), _user(4)])
+    original = duckdb_io.write_arrow
+
+    def failing_write(conn, schema, table, data):
+        original(conn, schema, table, data)  # the delete and insert happened...
+        raise RuntimeError("disk full")  # ...then the write fails before commit
+
+    monkeypatch.setattr(duckdb_io, "write_arrow", failing_write)
+    result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
+    assert not result.success
+    assert "disk full" in str(next(e for e in result.all_events if e.is_step_failure).event_specific_data.error)
+    assert warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id") == before
+
+    monkeypatch.setattr(duckdb_io, "write_arrow", original)
+    assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
+    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [(1, "Changed"), (2, "Ada"), (4, "Ada")]
+
+
+def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
+    import duckdb
+
+    from plumbing_dagster.io_managers.duckdb import write_arrow
+
+    with duckdb.connect(sandbox.duckdb_path) as conn:
+        conn.execute("CREATE SCHEMA s")
+        write_arrow(conn, "s", "t", pa.table({"a": [1], "b": ["x"]}))
+        write_arrow(conn, "s", "t", pa.table({"c": [2.5], "b": ["y"], "a": [2]}))  # reordered + new column
+        assert conn.execute("SELECT a, b, c FROM s.t ORDER BY a").fetchall() == [(1, "x", None), (2, "y", 2.5)]
