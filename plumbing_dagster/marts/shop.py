@@ -43,7 +43,7 @@ def _order_lines_sql(where: str) -> str:
              (SELECT unnest(o.line_items) AS line, generate_subscripts(o.line_items, 1) AS line_number) AS li
         LEFT JOIN {users} AS u ON u.id = o.user_id
         LEFT JOIN {products} AS p ON p.sku = li.line.sku
-        WHERE o.{where}
+        WHERE {where}
         ORDER BY o.id, li.line_number"""
 
 
@@ -66,7 +66,7 @@ def build_shop_marts(
     def order_lines(context: AssetExecutionContext, warehouse_reader: WarehouseResource) -> pa.Table:
         window = context.partition_time_window
         days = Window(window.start, window.end).days()
-        return warehouse_reader.query("duckdb", _order_lines_sql(window_filter(days)))
+        return warehouse_reader.query("duckdb", _order_lines_sql(window_filter(days, table_alias="o")))
 
     @dg.asset_check(
         asset=ORDER_LINES_KEY,

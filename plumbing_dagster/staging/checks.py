@@ -32,8 +32,8 @@ from plumbing_dagster.staging.assets import staging_key
 from plumbing_dagster.staging.landed import read_landed_days
 
 
-def window_filter(days: Sequence[date]) -> str:
-    column = quote(PARTITION_COLUMN)
+def window_filter(days: Sequence[date], table_alias: str | None = None) -> str:
+    column = f"{table_alias}.{quote(PARTITION_COLUMN)}" if table_alias else quote(PARTITION_COLUMN)
     return f"{column} >= DATE '{days[0]:%Y-%m-%d}' AND {column} <= DATE '{days[-1]:%Y-%m-%d}'"
 
 

@@ -1,0 +1,61 @@
+"""The shop mart: order lines enriched with users and products, with referential integrity."""
+
+from plumbing_dagster.sources.shop import ShopEmulator
+from plumbing_dagster_tests.assets.helpers import day_window, warehouse_rows
+from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
+
+DAY = "2026-11-01"
+
+
+def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
+    defs = definitions_for(sandbox)
+    result = materialize(
+        defs,
+        [
+            "raw/shop/orders", "raw/shop/users", "raw/shop/products",
+            "staging/shop/orders", "staging/shop/users", "staging/shop/products",
+            "marts/shop/order_lines",
+        ],
+        partition_key=DAY,
+    )
+    assert result.success
+
+    orders = ShopEmulator().orders_updated_between(*day_window(DAY))
+    expected_lines = sum(len(o["line_items"]) for o in orders)
+    lines = warehouse_rows(
+        sandbox,
+        "SELECT count(*), count(DISTINCT order_id), sum(line_amount), bool_and(user_found AND product_found) "
+        "FROM shop_marts.order_lines",
+    )[0]
+    assert lines[0] == expected_lines
+    assert lines[1] == len(orders)
+    assert round(lines[2], 2) == round(sum(li["quantity"] * li["unit_price"] for o in orders for li in o["line_items"]), 2)
+    assert lines[3] is True
+
+    sample = orders[0]
+    first_line = warehouse_rows(
+        sandbox,
+        f"SELECT sku, quantity, product_name IS NOT NULL, user_name IS NOT NULL FROM shop_marts.order_lines "
+        f"WHERE order_id = {sample['id']} ORDER BY line_number LIMIT 1",
+    )[0]
+    assert first_line[:2] == (sample["line_items"][0]["sku"], sample["line_items"][0]["quantity"])
+    assert first_line[2:] == (True, True)
+
+    integrity = check_results(result)["marts/shop/order_lines:referential_integrity"]
+    assert integrity.passed and integrity.metadata["order_lines"].value == expected_lines
+
+
+def test_referential_integrity_fails_when_a_product_is_missing(sandbox):
+    defs = definitions_for(sandbox)
+    streams = ["raw/shop/orders", "raw/shop/users", "raw/shop/products",
+               "staging/shop/orders", "staging/shop/users", "staging/shop/products"]
+    assert materialize(defs, streams, partition_key=DAY).success
+    import duckdb
+
+    with duckdb.connect(sandbox.duckdb_path) as conn:
+        sku = conn.execute("SELECT line_items[1].sku FROM shop.orders LIMIT 1").fetchone()[0]
+        conn.execute("DELETE FROM shop.products WHERE sku = ?", [sku])
+    result = materialize(defs, ["marts/shop/order_lines"], partition_key=DAY, raise_on_error=False)
+    integrity = check_results(result)["marts/shop/order_lines:referential_integrity"]
+    assert not integrity.passed
+    assert integrity.metadata["lines_without_product"].value > 0
