@@ -88,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox_cmd.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     if args.command == "sandbox":
         sandbox(args.host, args.port)
     else:

@@ -52,6 +52,10 @@ def _merge(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]
     """The narrowest schema both samples fit; numbers absorb integers, conflicts become strings."""
     if a is None or b is None:
         return a or b
+    for plain, other in ((a, b), (b, a)):
+        if _types(plain) == ["null"]:  # a null says nothing about the shape: keep the other's
+            kinds = [t for t in _types(other) if t != "null"]
+            return {**other, "type": ["null", *kinds]} if kinds else other
     types = set(_types(a)) | set(_types(b))
     nullable = "null" in types
     types.discard("null")

@@ -33,7 +33,7 @@ Identifier = Annotated[str, AfterValidator(check_identifier)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class FieldSpec(_Strict):
