@@ -6,11 +6,12 @@
   either staged or put aside with a reason; nothing is invented.
 - `matches_contract`: the table's columns and types are the contract's.
 - `no_rejected_records` (warning): records put aside for the window, with their reasons.
-All checks are partitioned like their asset and look at the run's partition window only.
+All checks are partitioned like their asset, look at the run's partition window only, and run
+together in one op.
 """
 
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import dagster as dg
@@ -61,70 +62,70 @@ def expected_type(spec: FieldSpec, warehouse: str) -> str | None:
     return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(spec.base_type, "text")
 
 
-def build_staging_checks(
-    source: str, config: StreamConfig, partitions_def: dg.PartitionsDefinition, warehouse: str
-) -> list[dg.AssetChecksDefinition]:
-    key = staging_key(source, config.stream)
-    table = qualified(source, config.stream)
-    rejected_table = qualified(source, config.stream + REJECTED_SUFFIX)
-    keys = config.key_columns
-    key_sql = ", ".join(quote(k) for k in keys)
-    any_key_null = " OR ".join(f"{quote(k)} IS NULL" for k in keys)
+CHECK_DESCRIPTIONS = {
+    "key_unique_and_not_null": "The key is unique per day and never null; no record lacks it.",
+    "reconciles_with_landing": "Staged keys match the day's landed files; unstaged keys were put aside.",
+    "matches_contract": "Columns and types of the table are those of the stream contract.",
+    "no_rejected_records": "No record of the window was put aside (see the __rejected table for reasons).",
+}
 
-    @dg.asset_check(
-        asset=key,
-        name="key_unique_and_not_null",
-        blocking=True,
-        partitions_def=partitions_def,
-        description=f"{', '.join(keys)} is unique per day and never null; no record lacks it.",
-    )
-    def key_unique_and_not_null(
-        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
-    ) -> dg.AssetCheckResult:
-        where = window_filter(_days(context))
-        counts = warehouse_reader.rows(
-            warehouse,
+
+class StagingChecks:
+    """The SQL and arithmetic of the generated checks for one staging table."""
+
+    def __init__(self, source: str, config: StreamConfig, warehouse: str):
+        self.source = source
+        self.config = config
+        self.warehouse = warehouse
+        self.table = qualified(source, config.stream)
+        self.rejected_table = qualified(source, config.stream + REJECTED_SUFFIX)
+        self.keys = config.key_columns
+        self.key_sql = ", ".join(quote(k) for k in self.keys)
+        self.any_key_null = " OR ".join(f"{quote(k)} IS NULL" for k in self.keys)
+
+    def key_unique_and_not_null(self, reader: WarehouseResource, days: list[date]) -> dg.AssetCheckResult:
+        where = window_filter(days)
+        counts = reader.rows(
+            self.warehouse,
             f"""SELECT
-                  (SELECT count(*) FROM (SELECT {key_sql} FROM {table} WHERE {where}
-                     GROUP BY {quote(PARTITION_COLUMN)}, {key_sql} HAVING count(*) > 1) AS d) AS duplicate_keys,
-                  (SELECT count(*) FROM {table} WHERE {where} AND ({any_key_null})) AS null_keys,
-                  (SELECT count(*) FROM {rejected_table} WHERE {where}
+                  (SELECT count(*) FROM (SELECT {self.key_sql} FROM {self.table} WHERE {where}
+                     GROUP BY {quote(PARTITION_COLUMN)}, {self.key_sql} HAVING count(*) > 1) AS d) AS duplicate_keys,
+                  (SELECT count(*) FROM {self.table} WHERE {where} AND ({self.any_key_null})) AS null_keys,
+                  (SELECT count(*) FROM {self.rejected_table} WHERE {where}
                      AND {quote(REJECT_REASON_COLUMN)} LIKE 'missing primary key%') AS records_without_key""",
         )[0]
         counts = {name: int(value) for name, value in counts.items()}
         return dg.AssetCheckResult(
+            check_name="key_unique_and_not_null",
             passed=not any(counts.values()),
             severity=dg.AssetCheckSeverity.ERROR,
             metadata=counts,
         )
 
-    @dg.asset_check(
-        asset=key,
-        name="reconciles_with_landing",
-        partitions_def=partitions_def,
-        description="Staged keys match the day's landed files; unstaged keys were put aside.",
-    )
     def reconciles_with_landing(
-        context: AssetCheckExecutionContext,
-        warehouse_reader: WarehouseResource,
-        landing: LandingZoneResource,
+        self, reader: WarehouseResource, landing: LandingZoneResource, days: list[date]
     ) -> dg.AssetCheckResult:
-        days = _days(context)
         where = window_filter(days)
-        landed = read_landed_days(landing.zone(), source, config, days, columns=keys)
-        staged = warehouse_reader.query(warehouse, f"SELECT {quote(PARTITION_COLUMN)}, {key_sql} FROM {table} WHERE {where}")
-        rejected = warehouse_reader.query(
-            warehouse,
+        landed = read_landed_days(landing.zone(), self.source, self.config, days, columns=self.keys)
+        staged = reader.query(
+            self.warehouse, f"SELECT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM {self.table} WHERE {where}"
+        )
+        rejected = reader.rows(
+            self.warehouse,
             f"""SELECT count(*) AS rejected,
-                       count(*) FILTER (WHERE {quote(REJECT_REASON_COLUMN)} NOT LIKE 'missing primary key%') AS rejected_with_key
-                FROM {rejected_table} WHERE {where}""",
-        ).to_pylist()[0]
+                       count(*) FILTER (WHERE {quote(REJECT_REASON_COLUMN)} NOT LIKE 'missing primary key%')
+                         AS rejected_with_key
+                FROM {self.rejected_table} WHERE {where}""",
+        )[0]
         conn = duckdb.connect()
         try:
             conn.register("landed", landed)
             conn.register("staged", staged)
-            on = " AND ".join(f"l.{quote(c)} = s.{quote(c)}" for c in [PARTITION_COLUMN, *keys])
-            landed_keys = f"(SELECT DISTINCT {quote(PARTITION_COLUMN)}, {key_sql} FROM landed WHERE NOT ({any_key_null}))"
+            on = " AND ".join(f"l.{quote(c)} = s.{quote(c)}" for c in [PARTITION_COLUMN, *self.keys])
+            landed_keys = (
+                f"(SELECT DISTINCT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM landed "
+                f"WHERE NOT ({self.any_key_null}))"
+            )
             stats = conn.sql(
                 f"""SELECT
                       (SELECT count(*) FROM landed) AS landed_rows,
@@ -143,65 +144,84 @@ def build_staging_checks(
             and stats["landed_not_staged"] <= stats["rejected_with_key"]
             and stats["staged_rows"] + stats["rejected"] <= stats["landed_rows"]
         )
-        return dg.AssetCheckResult(passed=passed, metadata=stats)
+        return dg.AssetCheckResult(check_name="reconciles_with_landing", passed=passed, metadata=stats)
 
-    @dg.asset_check(
-        asset=key,
-        name="matches_contract",
-        partitions_def=partitions_def,
-        description="Columns and types of the table are those of the stream contract.",
-    )
-    def matches_contract(
-        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
-    ) -> dg.AssetCheckResult:
+    def matches_contract(self, reader: WarehouseResource) -> dg.AssetCheckResult:
         actual = {
             row["column_name"]: row["data_type"]
-            for row in warehouse_reader.rows(
-                warehouse,
+            for row in reader.rows(
+                self.warehouse,
                 f"""SELECT column_name, data_type FROM information_schema.columns
-                    WHERE table_schema = '{source}' AND table_name = '{config.stream}'""",
+                    WHERE table_schema = '{self.source}' AND table_name = '{self.config.stream}'""",
             )
         }
         problems = []
-        for name, spec in config.fields.items():
-            wanted = expected_type(spec, warehouse)
+        for name, spec in self.config.fields.items():
+            wanted = expected_type(spec, self.warehouse)
             if name not in actual:
                 problems.append(f"missing column {name}")
             elif wanted is not None and actual[name] != wanted:
                 problems.append(f"{name} is {actual[name]}, contract says {wanted}")
-        extra = sorted(set(actual) - set(config.fields) - {PARTITION_COLUMN})
+        extra = sorted(set(actual) - set(self.config.fields) - {PARTITION_COLUMN})
         problems += [f"column {name} is not in the contract" for name in extra]
         return dg.AssetCheckResult(
+            check_name="matches_contract",
             passed=not problems,
             metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none")},
         )
 
-    @dg.asset_check(
-        asset=key,
-        name="no_rejected_records",
-        partitions_def=partitions_def,
-        description="No record of the window was put aside (see the __rejected table for reasons).",
-    )
-    def no_rejected_records(
-        context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
-    ) -> dg.AssetCheckResult:
-        reasons = warehouse_reader.rows(
-            warehouse,
+    def no_rejected_records(self, reader: WarehouseResource, days: list[date]) -> dg.AssetCheckResult:
+        reasons = reader.rows(
+            self.warehouse,
             f"""SELECT {quote(REJECT_REASON_COLUMN)} AS reason, count(*) AS records
-                FROM {rejected_table} WHERE {window_filter(_days(context))}
+                FROM {self.rejected_table} WHERE {window_filter(days)}
                 GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
         )
         total = sum(int(r["records"]) for r in reasons)
+        listing = "\n".join(f"- {r['records']}× {r['reason']}" for r in reasons) or "none"
         return dg.AssetCheckResult(
+            check_name="no_rejected_records",
             passed=total == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "rejected_records": total,
-                "reasons": dg.MetadataValue.md("\n".join(f"- {r['records']}× {r['reason']}" for r in reasons) or "none"),
-            },
+            metadata={"rejected_records": total, "reasons": dg.MetadataValue.md(listing)},
         )
 
-    checks = [key_unique_and_not_null, reconciles_with_landing, matches_contract, no_rejected_records]
-    if not config.checks.reconcile_with_landing:
-        checks.remove(reconciles_with_landing)
-    return checks
+
+def build_staging_checks(
+    source: str, config: StreamConfig, partitions_def: dg.PartitionsDefinition, warehouse: str
+) -> list[dg.AssetChecksDefinition]:
+    """The generated checks of one staging asset, run together in one op (one process, not four)."""
+    key = staging_key(source, config.stream)
+    names = [n for n in CHECK_DESCRIPTIONS if n != "reconciles_with_landing" or config.checks.reconcile_with_landing]
+    specs = [
+        dg.AssetCheckSpec(
+            name=name,
+            asset=key,
+            description=CHECK_DESCRIPTIONS[name],
+            blocking=name == "key_unique_and_not_null",  # duplicates must not flow downstream
+            partitions_def=partitions_def,
+        )
+        for name in names
+    ]
+    checks = StagingChecks(source, config, warehouse)
+
+    @dg.multi_asset_check(
+        name=f"staging_{source}_{config.stream}_checks", specs=specs, can_subset=True
+    )
+    def staging_checks(
+        context: AssetCheckExecutionContext,
+        warehouse_reader: WarehouseResource,
+        landing: LandingZoneResource,
+    ) -> Iterator[dg.AssetCheckResult]:
+        days = _days(context)
+        selected = {check_key.name for check_key in context.selected_asset_check_keys}
+        if "key_unique_and_not_null" in selected:
+            yield checks.key_unique_and_not_null(warehouse_reader, days)
+        if "reconciles_with_landing" in selected:
+            yield checks.reconciles_with_landing(warehouse_reader, landing, days)
+        if "matches_contract" in selected:
+            yield checks.matches_contract(warehouse_reader)
+        if "no_rejected_records" in selected:
+            yield checks.no_rejected_records(warehouse_reader, days)
+
+    return [staging_checks]
