@@ -94,6 +94,9 @@ def build_definitions(
         schedules.append(build_daily_schedule(source, job))
 
     return dg.Definitions(
+        # The sandbox runs a job's steps in one process (seconds instead of one interpreter start
+        # per step on a small machine); prod keeps Dagster's default multiprocess executor.
+        executor=dg.in_process_executor if environment.name == "sandbox" else None,
         assets=assets,
         asset_checks=checks,
         jobs=jobs,
