@@ -57,8 +57,8 @@ def expected_type(spec: FieldSpec, warehouse: str) -> str | None:
         return "timestamp with time zone"
     if spec.format == "date":
         return "date"
-    if spec.is_nested:
-        return "jsonb"
+    if spec.is_nested:  # native nested values load as jsonb; loosely typed ones stay JSON text
+        return "text" if landing_type(spec) == pa.string() else "jsonb"
     return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(spec.base_type, "text")
 
 
