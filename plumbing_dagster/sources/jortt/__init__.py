@@ -37,6 +37,11 @@ VENDOR = Vendor(
     # 10 requests/s limit (429 request.throttled) is exercised in the source's tests.
     make_emulator=lambda: JorttEmulator(rate_limit=None),
     sandbox_connection=sandbox_connection,
+    prod_env={
+        "base_url": "JORTT_API_URL",  # https://api.jortt.nl
+        "client_id": "JORTT_CLIENT_ID",
+        "client_secret": "JORTT_CLIENT_SECRET",
+    },
 )
 
 __all__ = ["ENDPOINTS", "VENDOR", "JorttClient", "JorttEmulator"]

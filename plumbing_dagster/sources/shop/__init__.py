@@ -27,6 +27,7 @@ VENDOR = Vendor(
     connect=lambda connection: ShopClient(connection),
     make_emulator=ShopEmulator,
     sandbox_connection=lambda url: Connection(base_url=url, api_key=SANDBOX_API_KEY),
+    prod_env={"base_url": "SHOP_API_URL", "api_key": "SHOP_API_KEY"},
 )
 
 __all__ = ["ENDPOINTS", "VENDOR", "ShopClient", "ShopEmulator"]

@@ -1,0 +1,87 @@
+"""What the code location exposes, and how environments are chosen."""
+
+import dagster as dg
+import pytest
+
+from plumbing_dagster.environments import EnvironmentError_, load_environment
+from plumbing_dagster.sources.registry import VENDORS
+from plumbing_dagster_tests.conftest import definitions_for
+
+SHOP_STREAMS = ["orders", "products", "users"]
+JORTT_STREAMS = ["customers", "invoices", "organizations", "project_line_items", "projects"]
+
+
+def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
+    defs = definitions_for(sandbox)
+    keys = sorted(k.to_user_string() for a in defs.assets for k in a.keys)
+    expected = sorted(
+        [f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in SHOP_STREAMS]
+        + [f"{layer}/jortt/{s}" for layer in ("raw", "staging") for s in JORTT_STREAMS]
+        + ["marts/shop/order_lines"]
+    )
+    assert keys == expected
+    repository = defs.get_repository_def()
+    assert sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")) == [
+        "jortt_daily",
+        "shop_daily",
+    ]
+    assert sorted(s.name for s in repository.schedule_defs) == ["jortt_daily_schedule", "shop_daily_schedule"]
+    checks = sorted(k.to_user_string() for c in defs.asset_checks for k in c.check_keys)
+    assert "staging/shop/orders:key_unique_and_not_null" in checks
+    assert "marts/shop/order_lines:referential_integrity" in checks
+    assert len(checks) == 4 * (len(SHOP_STREAMS) + len(JORTT_STREAMS)) + 1
+
+
+def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfills(sandbox):
+    defs = definitions_for(sandbox)
+    graph = defs.resolve_asset_graph()
+    orders = graph.get(dg.AssetKey(["staging", "shop", "orders"]))
+    assert orders.group_name == "shop"
+    assert isinstance(orders.partitions_def, dg.DailyPartitionsDefinition)
+    assert orders.partitions_def.start.date().isoformat() == "2026-01-01"
+    raw = graph.get(dg.AssetKey(["raw", "jortt", "invoices"]))
+    assert raw.group_name == "jortt" and raw.parent_keys == set()
+    assert raw.backfill_policy.max_partitions_per_run == 31
+    assert orders.metadata["plumbing/primary_key"] == ["id"]
+
+
+def test_schedule_runs_yesterdays_partition(sandbox):
+    defs = definitions_for(sandbox)
+    schedule = defs.get_repository_def().get_schedule_def("shop_daily_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 1, 0))
+    request = schedule(context)
+    assert request.partition_key == "2026-11-22"
+
+
+def test_unknown_environment_fails_loudly():
+    with pytest.raises(EnvironmentError_, match="PLUMBING_ENV='stage' is not an environment"):
+        load_environment(VENDORS, {"PLUMBING_ENV": "stage"})
+
+
+def test_prod_reads_every_setting_from_the_environment_at_run_time(monkeypatch):
+    env = {
+        "PLUMBING_ENV": "prod",
+        "PLUMBING_LANDING_URL": "s3://landing/raw",
+        "S3_ENDPOINT": "http://seaweedfs:8333",
+        "S3_ACCESS_KEY_ID": "AKIA-prod",
+        "S3_SECRET_ACCESS_KEY": "super-secret-s3",
+        "PLUMBING_POSTGRES_URL": "postgresql://u:pw@db/warehouse",
+    }
+    environment = load_environment(VENDORS, env)
+    assert environment.vendor_apis.sandbox is False
+    assert environment.landing.url == "s3://landing/raw"
+    # Secrets stay references until a run resolves them: nothing secret in the definitions.
+    assert isinstance(environment.landing.secret_access_key, dg.EnvVar)
+    assert environment.landing.secret_access_key.env_var_name == "S3_SECRET_ACCESS_KEY"
+    jortt = environment.vendor_apis.connections["jortt"]
+    assert jortt.client_secret.env_var_name == "JORTT_CLIENT_SECRET"
+    shop = environment.vendor_apis.connections["shop"]
+    assert shop.api_key.env_var_name == "SHOP_API_KEY"
+    for value in env.values():
+        if "secret" in value or "pw@" in value:
+            assert value not in repr(environment)
+
+
+def test_prod_without_a_landing_url_fails_with_the_variable_name():
+    with pytest.raises(EnvironmentError_, match="PLUMBING_LANDING_URL is not set"):
+        load_environment(VENDORS, {"PLUMBING_ENV": "prod"})
