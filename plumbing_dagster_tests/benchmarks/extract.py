@@ -1,0 +1,107 @@
+"""Extract benchmark: landing a day of N shop orders through the raw asset vs only fetching it.
+
+    python -m plumbing_dagster_tests.benchmarks.extract [--orders 200000] [--repeat 2]
+
+Both sides talk to the same emulator over loopback with the same client and page size; the
+emulator runs in its own process, as a real API would. The baseline fetches and parses every
+page and does nothing else. The raw side is the duration of the
+`raw_shop` step of a real Dagster run (contract → Arrow → dlt → parquet → manifest). The day is
+generated once before timing so both sides are served from the emulator's cache.
+"""
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from plumbing_dagster.environments import load_environment
+from plumbing_dagster.resources import VendorApisResource, VendorConnectionConfig
+from plumbing_dagster.sources.emulator import EmulatorServer
+from plumbing_dagster.sources.registry import VENDORS
+from plumbing_dagster.sources.shop import ShopClient, ShopEmulator
+from plumbing_dagster.sources.vendor import Window
+from plumbing_dagster_tests.conftest import definitions_for
+
+DAY = date(2026, 10, 14)
+
+
+def fetch_only(url: str) -> tuple[float, int]:
+    """The baseline: every page of the day through the shop client, parsed, nothing else."""
+    client = ShopClient(VENDORS["shop"].sandbox_connection(url))
+    started = time.perf_counter()
+    rows = sum(len(page) for page in client.iter_orders(Window.for_day(DAY)))
+    elapsed = time.perf_counter() - started
+    client.close()
+    return elapsed, rows
+
+
+def land_with_raw_asset(apis, data_dir: Path) -> tuple[float, int]:
+    environment = load_environment(VENDORS, {"PLUMBING_ENV": "sandbox", "PLUMBING_DATA_DIR": str(data_dir)})
+    defs = definitions_for(environment)
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [a for a in defs.assets if dg.AssetKey(["raw", "shop", "orders"]) in a.keys],
+        selection=dg.AssetSelection.assets(dg.AssetKey(["raw", "shop", "orders"])),
+        partition_key=DAY.isoformat(),
+        resources={**dict(defs.resources), "vendor_apis": apis},
+        instance=instance,
+    )
+    step = next(s for s in instance.get_run_step_stats(result.run_id) if s.step_key == "raw_shop")
+    rows = result.asset_materializations_for_node("raw_shop")[0].metadata["dagster/row_count"].value
+    return step.end_time - step.start_time, rows
+
+
+def serve_in_process(orders: int, ready, stop) -> None:
+    """Child process: generate the day once, serve it until told to stop."""
+    emulator = ShopEmulator(orders_per_day=orders, now=datetime(2026, 11, 1, tzinfo=UTC))
+    start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+    count = len(emulator.orders_updated_between(start, start + timedelta(days=1)))  # warm the cache
+    with EmulatorServer(emulator) as server:
+        ready.send((server.url, count))
+        stop.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    receive, send = multiprocessing.Pipe(duplex=False)
+    stop = multiprocessing.Event()
+    child = multiprocessing.Process(target=serve_in_process, args=(args.orders, send, stop), daemon=True)
+    child.start()
+    url, expected = receive.recv()
+    connection = VENDORS["shop"].sandbox_connection(url)
+    apis = VendorApisResource(
+        sandbox=False,
+        connections={"shop": VendorConnectionConfig(base_url=url, api_key=connection.api_key)},
+    )
+
+    fetch_times, land_times = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(args.repeat):
+            seconds, rows = fetch_only(url)
+            assert rows == expected, (rows, expected)
+            fetch_times.append(seconds)
+            seconds, rows = land_with_raw_asset(apis, Path(tmp) / f"run{attempt}")
+            assert rows == expected, (rows, expected)
+            land_times.append(seconds)
+    stop.set()
+    child.join(timeout=10)
+
+    fetch, land = statistics.median(fetch_times), statistics.median(land_times)
+    out = sys.stdout
+    out.write(f"orders in the day: {expected}\n")
+    out.write(f"fetch and parse only: {fetch:.2f} s ({expected / fetch:,.0f} rows/s) {fetch_times}\n")
+    out.write(f"raw asset (land parquet): {land:.2f} s ({expected / land:,.0f} rows/s) {land_times}\n")
+    out.write(f"extract: ratio {land / fetch:.2f} (target <= 1.5)\n")
+
+
+if __name__ == "__main__":
+    main()
