@@ -1,7 +1,7 @@
 """`plumbing` command line.
 
-    plumbing sandbox                                   the Dagster UI on the offline sandbox
-    plumbing discover <source> [stream] [--sample-limit N]   write dag/sources/<source>/<stream>.json
+plumbing sandbox                                   the Dagster UI on the offline sandbox
+plumbing discover <source> [stream] [--sample-limit N]   write dag/sources/<source>/<stream>.json
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ def sandbox(host: str, port: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plumbing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    discover_cmd = commands.add_parser("discover", help="sample a source and write dag/sources/<source>/<stream>.json")
+    discover_cmd = commands.add_parser(
+        "discover", help="sample a source and write dag/sources/<source>/<stream>.json"
+    )
     discover_cmd.add_argument("source")
     discover_cmd.add_argument("stream", nargs="?")
     discover_cmd.add_argument("--sample-limit", type=int, default=500)

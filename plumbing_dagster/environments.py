@@ -21,7 +21,6 @@ from plumbing_dagster.resources import (
     LandingZoneResource,
     VendorApisResource,
     VendorConnectionConfig,
-    WarehouseResource,
 )
 from plumbing_dagster.sources.vendor import Vendor
 

@@ -1,6 +1,5 @@
 """One partitioned job and one daily schedule per source."""
 
-
 from datetime import timedelta
 
 import dagster as dg

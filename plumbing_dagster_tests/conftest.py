@@ -85,7 +85,4 @@ def materialize(
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     """Check evaluations of a run, by '<asset key>:<check name>'."""
-    return {
-        f"{e.asset_key.to_user_string()}:{e.check_name}": e
-        for e in result.get_asset_check_evaluations()
-    }
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}

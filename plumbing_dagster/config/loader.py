@@ -70,7 +70,7 @@ def load_source_catalog(dag_dir: Path) -> dict[str, dict[str, DiscoveredStream]]
 
 
 def _check_against_catalog(path: Path, config: StreamConfig, discovered: DiscoveredStream) -> None:
-    for name, spec in config.fields.items():
+    for name in config.fields:
         if name not in discovered.fields:
             raise ConfigError(
                 f"{path}: field 'fields.{name}': the source does not provide {name!r} "

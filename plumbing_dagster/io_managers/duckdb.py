@@ -15,9 +15,9 @@ if that module changes shape.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-import time
 from typing import Any
 
 import dagster as dg
@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDBIOManager, DuckDbClient
+from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager
 
 from plumbing_dagster.io_managers import sql
 from plumbing_dagster.io_managers.staged import (
@@ -37,7 +37,6 @@ from plumbing_dagster.io_managers.staged import (
     StagedTable,
     key_columns,
 )
-
 
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)
 
@@ -105,7 +104,10 @@ def write_arrow(conn: duckdb.DuckDBPyConnection, schema: str, table: str, data: 
 
 def column_schema(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, column_type) for name, column_type in table_columns(conn, schema, table).items()]
+        columns=[
+            dg.TableColumn(name, column_type)
+            for name, column_type in table_columns(conn, schema, table).items()
+        ]
     )
 
 

@@ -117,8 +117,7 @@ def _connect_psycopg(url: str) -> psycopg.Connection:
         conn = psycopg.connect(url, **options)
     except psycopg.OperationalError as error:
         raise PostgresConnectionError(
-            f"could not connect to Postgres at {pg_connect_info_safe(url)}: "
-            f"{_scrub(str(error), url).strip()}"
+            f"could not connect to Postgres at {pg_connect_info_safe(url)}: {_scrub(str(error), url).strip()}"
         ) from None
     # New statements must see tables committed by a writer we waited for on the advisory lock.
     conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
@@ -132,8 +131,7 @@ def _connect_adbc(url: str) -> Iterator[Any]:
         conn = adbc_pg.connect(url)
     except adbc_driver_manager.Error as error:
         raise PostgresConnectionError(
-            f"could not connect to Postgres at {pg_connect_info_safe(url)}: "
-            f"{_scrub(str(error), url).strip()}"
+            f"could not connect to Postgres at {pg_connect_info_safe(url)}: {_scrub(str(error), url).strip()}"
         ) from None
     try:
         yield conn
@@ -339,9 +337,7 @@ def write_arrow(pg: psycopg.Connection, schema: str, table: str, data: pa.Table)
         copy_rows(pg, schema, table, data)
 
 
-def _current_view_body(
-    schema: str, table: str, keys: Sequence[str], cursor: str | None, mode: str
-) -> str:
+def _current_view_body(schema: str, table: str, keys: Sequence[str], cursor: str | None, mode: str) -> str:
     source = sql.qualified(schema, table)
     partition = sql.quote(PARTITION_COLUMN)
     if mode == "latest_partition":
@@ -349,9 +345,7 @@ def _current_view_body(
     if mode != "latest_per_key":
         raise ValueError(f"unknown {META_CURRENT_VIEW} {mode!r} for {schema}.{table}")
     if not keys:
-        raise ValueError(
-            f"{META_CURRENT_VIEW} 'latest_per_key' on {schema}.{table} needs {META_PRIMARY_KEY}"
-        )
+        raise ValueError(f"{META_CURRENT_VIEW} 'latest_per_key' on {schema}.{table} needs {META_PRIMARY_KEY}")
     order = f"{sql.quote(cursor)} DESC NULLS LAST, " if cursor else ""
     return (
         f"SELECT DISTINCT ON ({sql.key_list(keys)}) * FROM {source} "
@@ -439,9 +433,7 @@ class StagedTablePostgresHandler(DbTypeHandler[StagedTable]):
             **obj.metadata,
         }
 
-    def load_input(
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> StagedTable:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> StagedTable:
         rows = connection.read_arrow(sql.select_statement(table_slice))
         return StagedTable(rows=rows, rejected=pa.table({}))
 
@@ -458,9 +450,7 @@ class ArrowPostgresHandler(DbTypeHandler[pa.Table]):
         write_arrow(pg, table_slice.schema, table_slice.table, obj)
         return _metadata(pg, table_slice, obj.num_rows)
 
-    def load_input(
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> pa.Table:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pa.Table:
         return connection.read_arrow(sql.select_statement(table_slice))
 
     @property
@@ -476,9 +466,7 @@ class PandasPostgresHandler(DbTypeHandler[pd.DataFrame]):
             context, table_slice, pa.Table.from_pandas(obj, preserve_index=False), connection
         )
 
-    def load_input(
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pd.DataFrame:
         return connection.read_arrow(sql.select_statement(table_slice)).to_pandas()
 
     @property
@@ -532,9 +520,7 @@ class PostgresClient(DbClient):
             ) from None
 
     @staticmethod
-    def ensure_schema_exists(
-        context: dg.OutputContext, table_slice: TableSlice, connection: Any
-    ) -> None:
+    def ensure_schema_exists(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
         pg = connection.pg
         schema = table_slice.schema
         if pg.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone():
@@ -548,9 +534,7 @@ class PostgresClient(DbClient):
             pass
 
     @staticmethod
-    def delete_table_slice(
-        context: dg.OutputContext, table_slice: TableSlice, connection: Any
-    ) -> None:
+    def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
         pg = connection.pg
         if table_exists(pg, table_slice.schema, table_slice.table):
             pg.execute(sql.delete_statement(table_slice))

@@ -146,9 +146,7 @@ class LandingZone:
             producer=producer,
         )
         self._write_atomically(self.current_manifest_key(source, stream, day), manifest.to_json())
-        log_key = (
-            f"{self.log_prefix(source)}/{now:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
-        )
+        log_key = f"{self.log_prefix(source)}/{now:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
         self._write_atomically(log_key, manifest.to_json())
         self.remove_stale(source, stream, day, keep=manifest.files)
         return manifest

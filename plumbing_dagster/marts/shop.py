@@ -5,10 +5,9 @@ user and product dimensions joined in from their current snapshots. Computed in 
 the staging tables live, and written back through the DuckDB IO manager.
 """
 
-
 import dagster as dg
-from dagster import AssetCheckExecutionContext, AssetExecutionContext
 import pyarrow as pa
+from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from plumbing_dagster.io_managers.sql import qualified, quote
 from plumbing_dagster.io_managers.staged import CURRENT_SUFFIX, PARTITION_COLUMN

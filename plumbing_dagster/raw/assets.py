@@ -6,7 +6,6 @@ or a range during backfills) and lands it day by day: for each day the dlt sourc
 the new files the day's content (see `landing/zone.py`).
 """
 
-
 import logging
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import dlt
+from dagster import AssetExecutionContext
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -124,25 +123,36 @@ def build_raw_assets(
                     last_metadata[stream_of_key[result.asset_key]] = result.metadata or {}
                 trace = pipeline.last_trace
                 load_ids = trace.last_load_info.loads_ids if trace and trace.last_load_info else []
-                row_counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+                row_counts = (
+                    trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+                )
                 for config in selected:
                     folder = zone.day_folder(vendor.name, config.stream, day)
                     landed = [
-                        f for f in zone.list_files(folder)
+                        f
+                        for f in zone.list_files(folder)
                         if any(Path(f).name.startswith(f"{load_id}.") for load_id in load_ids)
                     ]
                     count = int(row_counts.get(config.stream, 0))
-                    zone.publish(vendor.name, config.stream, day, ",".join(load_ids) or "empty", landed, count)
+                    zone.publish(
+                        vendor.name, config.stream, day, ",".join(load_ids) or "empty", landed, count
+                    )
                     rows[config.stream] += count
                     files[config.stream] += len(landed)
-                    context.log.info(f"landed {vendor.name}/{config.stream} {day}: {count} rows in {len(landed)} file(s)")
+                    context.log.info(
+                        f"landed {vendor.name}/{config.stream} {day}: {count} rows in {len(landed)} file(s)"
+                    )
 
         for config in selected:
             metadata = last_metadata.get(config.stream, {})
             yield dg.MaterializeResult(
                 asset_key=raw_key(vendor.name, config.stream),
                 metadata={
-                    **{k: v for k, v in metadata.items() if k in ("dagster/column_schema", "destination_type")},
+                    **{
+                        k: v
+                        for k, v in metadata.items()
+                        if k in ("dagster/column_schema", "destination_type")
+                    },
                     "dagster/row_count": rows[config.stream],
                     "plumbing/days": len(days),
                     "plumbing/files": files[config.stream],

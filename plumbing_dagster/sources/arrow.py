@@ -58,8 +58,7 @@ def landing_schema(fields: Mapping[str, FieldSpec]) -> pa.Schema:
 
 def _json_text_fields(fields: Mapping[str, FieldSpec], schema: pa.Schema) -> list[str]:
     return [
-        name for name, spec in fields.items()
-        if spec.is_nested and schema.field(name).type == pa.string()
+        name for name, spec in fields.items() if spec.is_nested and schema.field(name).type == pa.string()
     ]
 
 

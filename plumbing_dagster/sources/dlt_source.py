@@ -20,7 +20,6 @@ from plumbing_dagster.config.models import StreamConfig
 from plumbing_dagster.sources.arrow import records_to_table
 from plumbing_dagster.sources.vendor import Endpoint, Page, Vendor, Window
 
-
 # Pages are gathered into batches of this many rows before dlt writes them: dlt's per-item cost
 # (schema checks, buffer bookkeeping) then falls on a few large tables instead of every page.
 BATCH_ROWS = 50_000

@@ -50,7 +50,9 @@ class EmulatorResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of_json(cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> EmulatorResponse:
+    def of_json(
+        cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> EmulatorResponse:
         body = json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8")
         return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 

@@ -46,7 +46,9 @@ class ApiError(RuntimeError):
         self.status = status
         self.detail = detail
         where = f"{vendor}: {method} {url}"
-        super().__init__(f"{where} failed with HTTP {status}: {detail}" if status else f"{where} failed: {detail}")
+        super().__init__(
+            f"{where} failed with HTTP {status}: {detail}" if status else f"{where} failed: {detail}"
+        )
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -145,8 +147,13 @@ class ApiClient:
                 break
             logger.warning(
                 "%s: %s %s answered %s; retry %d/%d in %.2fs",
-                self.vendor, method, request_url, last_status or last_problem,
-                attempt, self.retry.attempts - 1, wait,
+                self.vendor,
+                method,
+                request_url,
+                last_status or last_problem,
+                attempt,
+                self.retry.attempts - 1,
+                wait,
             )
             self._sleep(wait)
         raise ApiError(self.vendor, method, request_url, last_status, last_problem)
@@ -157,6 +164,9 @@ class ApiClient:
             return response.json()
         except ValueError:
             raise ApiError(
-                self.vendor, "GET", _public_url(response.request), response.status_code,
+                self.vendor,
+                "GET",
+                _public_url(response.request),
+                response.status_code,
                 f"response is not JSON: {_error_detail(response, 120)}",
             ) from None

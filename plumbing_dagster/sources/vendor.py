@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from plumbing_dagster.config.models import DestinationSyncMode, SyncMode
@@ -29,14 +29,14 @@ class Window:
 
     @classmethod
     def for_day(cls, day: date) -> Window:
-        start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         return cls(start, start + timedelta(days=1))
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
     def days(self) -> list[date]:
-        first = self.start.astimezone(timezone.utc).date()
+        first = self.start.astimezone(UTC).date()
         count = (self.end - self.start + timedelta(microseconds=-1)).days + 1
         return [first + timedelta(days=i) for i in range(count)]
 
@@ -94,8 +94,6 @@ class Vendor:
     connect: Callable[[Connection], VendorClient]
     make_emulator: Callable[[], EmulatorApp]
     # Credentials the emulator accepts; only ever used against the local emulator.
-    sandbox_connection: Callable[[str], Connection] = field(
-        default=lambda url: Connection(base_url=url)
-    )
+    sandbox_connection: Callable[[str], Connection] = field(default=lambda url: Connection(base_url=url))
     # Production settings: Connection field -> environment variable (read at run time only).
     prod_env: Mapping[str, str] = field(default_factory=dict)

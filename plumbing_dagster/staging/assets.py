@@ -1,6 +1,5 @@
 """Staging assets `staging/<source>/<stream>`, one per selected stream, all from one factory."""
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 

@@ -10,14 +10,13 @@ All checks are partitioned like their asset, look at the run's partition window 
 together in one op.
 """
 
-
 from collections.abc import Iterator, Sequence
 from datetime import date
 
 import dagster as dg
-from dagster import AssetCheckExecutionContext
 import duckdb
 import pyarrow as pa
+from dagster import AssetCheckExecutionContext
 
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
 from plumbing_dagster.io_managers.sql import qualified, quote
@@ -59,7 +58,9 @@ def expected_type(spec: FieldSpec, warehouse: str) -> str | None:
         return "date"
     if spec.is_nested:  # native nested values load as jsonb; loosely typed ones stay JSON text
         return "text" if landing_type(spec) == pa.string() else "jsonb"
-    return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(spec.base_type, "text")
+    return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(
+        spec.base_type, "text"
+    )
 
 
 CHECK_DESCRIPTIONS = {
@@ -89,7 +90,8 @@ class StagingChecks:
             self.warehouse,
             f"""SELECT
                   (SELECT count(*) FROM (SELECT {self.key_sql} FROM {self.table} WHERE {where}
-                     GROUP BY {quote(PARTITION_COLUMN)}, {self.key_sql} HAVING count(*) > 1) AS d) AS duplicate_keys,
+                     GROUP BY {quote(PARTITION_COLUMN)}, {self.key_sql} HAVING count(*) > 1) AS d)
+                    AS duplicate_keys,
                   (SELECT count(*) FROM {self.table} WHERE {where} AND ({self.any_key_null})) AS null_keys,
                   (SELECT count(*) FROM {self.rejected_table} WHERE {where}
                      AND {quote(REJECT_REASON_COLUMN)} LIKE 'missing primary key%') AS records_without_key""",
@@ -108,7 +110,8 @@ class StagingChecks:
         where = window_filter(days)
         landed = read_landed_days(landing.zone(), self.source, self.config, days, columns=self.keys)
         staged = reader.query(
-            self.warehouse, f"SELECT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM {self.table} WHERE {where}"
+            self.warehouse,
+            f"SELECT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM {self.table} WHERE {where}",
         )
         rejected = reader.rows(
             self.warehouse,
@@ -126,8 +129,9 @@ class StagingChecks:
                 f"(SELECT DISTINCT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM landed "
                 f"WHERE NOT ({self.any_key_null}))"
             )
-            stats = conn.sql(
-                f"""SELECT
+            stats = (
+                conn.sql(
+                    f"""SELECT
                       (SELECT count(*) FROM landed) AS landed_rows,
                       (SELECT count(*) FROM {landed_keys}) AS landed_keys,
                       (SELECT count(*) FROM staged) AS staged_rows,
@@ -135,7 +139,10 @@ class StagingChecks:
                          (SELECT 1 FROM landed l WHERE {on})) AS staged_not_landed,
                       (SELECT count(*) FROM {landed_keys} l WHERE NOT EXISTS
                          (SELECT 1 FROM staged s WHERE {on})) AS landed_not_staged"""
-            ).to_arrow_table().to_pylist()[0]
+                )
+                .to_arrow_table()
+                .to_pylist()[0]
+            )
         finally:
             conn.close()
         stats = {name: int(value) for name, value in {**stats, **rejected}.items()}
@@ -192,7 +199,11 @@ def build_staging_checks(
 ) -> list[dg.AssetChecksDefinition]:
     """The generated checks of one staging asset, run together in one op (one process, not four)."""
     key = staging_key(source, config.stream)
-    names = [n for n in CHECK_DESCRIPTIONS if n != "reconciles_with_landing" or config.checks.reconcile_with_landing]
+    names = [
+        n
+        for n in CHECK_DESCRIPTIONS
+        if n != "reconciles_with_landing" or config.checks.reconcile_with_landing
+    ]
     specs = [
         dg.AssetCheckSpec(
             name=name,
@@ -205,9 +216,7 @@ def build_staging_checks(
     ]
     checks = StagingChecks(source, config, warehouse)
 
-    @dg.multi_asset_check(
-        name=f"staging_{source}_{config.stream}_checks", specs=specs, can_subset=True
-    )
+    @dg.multi_asset_check(name=f"staging_{source}_{config.stream}_checks", specs=specs, can_subset=True)
     def staging_checks(
         context: AssetCheckExecutionContext,
         warehouse_reader: WarehouseResource,

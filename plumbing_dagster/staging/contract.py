@@ -23,7 +23,13 @@ from plumbing_dagster.io_managers.staged import (
 )
 from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, landing_type
 
-_SCALAR_SQL = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "string": "VARCHAR", "null": "VARCHAR"}
+_SCALAR_SQL = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "string": "VARCHAR",
+    "null": "VARCHAR",
+}
 
 
 def staging_sql_type(spec: FieldSpec) -> str | None:
@@ -53,8 +59,7 @@ def _reject_reasons(config: StreamConfig, present: set[str]) -> list[str]:
         reasons.append(f"WHEN {column} IS NULL THEN 'missing primary key {key}'")
     if VIOLATIONS_COLUMN in present:
         reasons.append(
-            f"WHEN {quote(VIOLATIONS_COLUMN)} IS NOT NULL THEN "
-            f"'wrong type: ' || {quote(VIOLATIONS_COLUMN)}"
+            f"WHEN {quote(VIOLATIONS_COLUMN)} IS NOT NULL THEN 'wrong type: ' || {quote(VIOLATIONS_COLUMN)}"
         )
     for name, spec in config.fields.items():
         sql_type = staging_sql_type(spec)
@@ -66,7 +71,9 @@ def _reject_reasons(config: StreamConfig, present: set[str]) -> list[str]:
     return reasons
 
 
-def apply_contract(landed: pa.Table, config: StreamConfig, metadata: Mapping[str, object] | None = None) -> StagedTable:
+def apply_contract(
+    landed: pa.Table, config: StreamConfig, metadata: Mapping[str, object] | None = None
+) -> StagedTable:
     """Typed, deduplicated rows and the records put aside, from the rows landed for some days.
 
     `landed` must carry a `partition_date` column (DATE) next to the landed fields.
@@ -87,7 +94,7 @@ def apply_contract(landed: pa.Table, config: StreamConfig, metadata: Mapping[str
         conn.register("landed", numbered)
         conn.execute(
             f"""CREATE TEMP TABLE checked AS
-                SELECT {', '.join(columns)}, {partition},
+                SELECT {", ".join(columns)}, {partition},
                        {reason_sql} AS {quote(REJECT_REASON_COLUMN)},
                        _plumbing_row
                 FROM landed"""
@@ -105,7 +112,8 @@ def apply_contract(landed: pa.Table, config: StreamConfig, metadata: Mapping[str
             else "'{}'"
         )
         rejected = conn.sql(
-            f"""SELECT n.{partition}, c.{quote(REJECT_REASON_COLUMN)}, {record_sql} AS {quote(REJECT_RECORD_COLUMN)}
+            f"""SELECT n.{partition}, c.{quote(REJECT_REASON_COLUMN)},
+                       {record_sql} AS {quote(REJECT_RECORD_COLUMN)}
                 FROM landed AS n JOIN checked AS c ON n._plumbing_row = c._plumbing_row
                 WHERE c.{quote(REJECT_REASON_COLUMN)} IS NOT NULL
                 ORDER BY n._plumbing_row"""
@@ -116,5 +124,9 @@ def apply_contract(landed: pa.Table, config: StreamConfig, metadata: Mapping[str
     return StagedTable(
         rows=rows,
         rejected=rejected.cast(rejected_schema()),
-        metadata={"plumbing/landed_rows": landed.num_rows, "plumbing/duplicates_dropped": duplicates, **(metadata or {})},
+        metadata={
+            "plumbing/landed_rows": landed.num_rows,
+            "plumbing/duplicates_dropped": duplicates,
+            **(metadata or {}),
+        },
     )

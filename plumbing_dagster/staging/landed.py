@@ -12,11 +12,14 @@ import pyarrow.parquet as pq
 from plumbing_dagster.config.models import StreamConfig
 from plumbing_dagster.io_managers.staged import PARTITION_COLUMN
 from plumbing_dagster.landing import LandingZone
+from plumbing_dagster.landing.airbyte import airbyte_files_for_day, airbyte_to_landed
 from plumbing_dagster.sources.arrow import landing_schema
 
 
 def landed_files(zone: LandingZone, source: str, config: StreamConfig, day: date) -> list[str]:
     """The files that make up the day now, relative to the landing root."""
+    if config.producer == "airbyte":  # no manifests: the day is every file of that sync date
+        return airbyte_files_for_day(zone, source, config.stream, day)
     return zone.current_files(source, config.stream, day)
 
 
@@ -36,7 +39,13 @@ def read_landed_days(
     tables: list[pa.Table] = []
     for day in days:
         for relative in landed_files(zone, source, config, day):
-            table = pq.read_table(zone.path(relative), filesystem=zone.fs, columns=columns)
+            if config.producer == "airbyte":
+                # Airbyte's own column names and types: map the whole file, then project.
+                airbyte = pq.read_table(zone.path(relative), filesystem=zone.fs)
+                table = airbyte_to_landed(airbyte, config)
+                table = table.select(columns) if columns is not None else table
+            else:
+                table = pq.read_table(zone.path(relative), filesystem=zone.fs, columns=columns)
             day_column = pa.array([day] * table.num_rows, pa.date32())
             tables.append(table.append_column(PARTITION_COLUMN, day_column))
     if not tables:

@@ -21,7 +21,10 @@ def served(vendor: Vendor, app=None) -> Iterator[tuple[EmulatorServer, VendorApi
     with EmulatorServer(app or vendor.make_emulator()) as server:
         connection = vendor.sandbox_connection(server.url)
         fields = {k: v for k, v in vars(connection).items() if v is not None}
-        yield server, VendorApisResource(sandbox=False, connections={vendor.name: VendorConnectionConfig(**fields)})
+        yield (
+            server,
+            VendorApisResource(sandbox=False, connections={vendor.name: VendorConnectionConfig(**fields)}),
+        )
 
 
 def day_window(day: str) -> tuple[datetime, datetime]:
@@ -40,5 +43,7 @@ def landing_root(environment: Environment) -> Path:
 
 
 def day_files(environment: Environment, source: str, stream: str, day: date) -> list[str]:
-    folder = landing_root(environment) / source / stream / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}"
+    folder = (
+        landing_root(environment) / source / stream / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}"
+    )
     return sorted(p.name for p in folder.glob("*.parquet"))

@@ -12,8 +12,12 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
     result = materialize(
         defs,
         [
-            "raw/shop/orders", "raw/shop/users", "raw/shop/products",
-            "staging/shop/orders", "staging/shop/users", "staging/shop/products",
+            "raw/shop/orders",
+            "raw/shop/users",
+            "raw/shop/products",
+            "staging/shop/orders",
+            "staging/shop/users",
+            "staging/shop/products",
             "marts/shop/order_lines",
         ],
         partition_key=DAY,
@@ -29,7 +33,9 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
     )[0]
     assert lines[0] == expected_lines
     assert lines[1] == len(orders)
-    assert round(lines[2], 2) == round(sum(li["quantity"] * li["unit_price"] for o in orders for li in o["line_items"]), 2)
+    assert round(lines[2], 2) == round(
+        sum(li["quantity"] * li["unit_price"] for o in orders for li in o["line_items"]), 2
+    )
     assert lines[3] is True
 
     sample = orders[0]
@@ -47,8 +53,14 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
 
 def test_referential_integrity_fails_when_a_product_is_missing(sandbox):
     defs = definitions_for(sandbox)
-    streams = ["raw/shop/orders", "raw/shop/users", "raw/shop/products",
-               "staging/shop/orders", "staging/shop/users", "staging/shop/products"]
+    streams = [
+        "raw/shop/orders",
+        "raw/shop/users",
+        "raw/shop/products",
+        "staging/shop/orders",
+        "staging/shop/users",
+        "staging/shop/products",
+    ]
     assert materialize(defs, streams, partition_key=DAY).success
     import duckdb
 

@@ -31,9 +31,7 @@ def test_a_day_lands_parquet_and_stages_exactly_the_emulators_orders(sandbox):
     load_id = files[0].split(".")[0] + "." + files[0].split(".")[1]
     assert all(f.startswith(load_id) for f in files)
 
-    landed = pq.read_table(
-        f"{sandbox.landing.url}/shop/orders/year=2026/month=11/day=01/{files[0]}"
-    )
+    landed = pq.read_table(f"{sandbox.landing.url}/shop/orders/year=2026/month=11/day=01/{files[0]}")
     assert landed.num_rows == len(expected)
     assert sorted(landed.column("id").to_pylist()) == sorted(o["id"] for o in expected)
 
@@ -44,7 +42,9 @@ def test_a_day_lands_parquet_and_stages_exactly_the_emulators_orders(sandbox):
 
     checks = check_results(result)
     assert all(e.passed for e in checks.values()), {k: v.metadata for k, v in checks.items()}
-    assert checks["staging/shop/orders:reconciles_with_landing"].metadata["landed_rows"].value == len(expected)
+    assert checks["staging/shop/orders:reconciles_with_landing"].metadata["landed_rows"].value == len(
+        expected
+    )
     materialization = result.asset_materializations_for_node("staging__shop__orders")[0]
     assert materialization.metadata["dagster/row_count"].value == len(expected)
     columns = {c.name: c.type for c in materialization.metadata["dagster/column_schema"].value.columns}
@@ -91,7 +91,9 @@ def test_faults_beyond_the_retry_budget_fail_clearly_and_keep_the_previous_day(s
     with served(VENDORS["shop"]) as (server, apis):
         server.faults.add(Fault("rate_limit", times=1, retry_after=0.01))
         server.faults.add(Fault("server_error", times=50, status=500, path_prefix="/api/v1/orders"))
-        result = materialize(defs, ORDERS, partition_key=DAY, resources={"vendor_apis": apis}, raise_on_error=False)
+        result = materialize(
+            defs, ORDERS, partition_key=DAY, resources={"vendor_apis": apis}, raise_on_error=False
+        )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = str(failure.event_specific_data.error)
@@ -108,7 +110,9 @@ def test_a_seven_day_range_runs_once_and_lands_seven_days(sandbox, days):
     assert result.success
     for offset in range(days):
         assert len(day_files(sandbox, "shop", "orders", date(2026, 10, 1 + offset))) == 1
-    partitions = warehouse_rows(sandbox, "SELECT partition_date, count(*) FROM shop.orders GROUP BY 1 ORDER BY 1")
+    partitions = warehouse_rows(
+        sandbox, "SELECT partition_date, count(*) FROM shop.orders GROUP BY 1 ORDER BY 1"
+    )
     assert [p[0] for p in partitions] == [date(2026, 10, d) for d in range(1, 8)]
     emulator = ShopEmulator()
     for day, count in partitions:

@@ -21,7 +21,9 @@ def _land_users(sandbox, defs, records: list[dict]) -> None:
     del config  # only to make sure the asset exists in the definitions
     from plumbing_dagster.config import load_stream_configs
 
-    fields = load_stream_configs(__import__("plumbing_dagster").config.DEFAULT_DAG_DIR)["shop"]["users"].fields
+    fields = load_stream_configs(__import__("plumbing_dagster").config.DEFAULT_DAG_DIR)["shop"][
+        "users"
+    ].fields
     zone = sandbox.landing.zone()
     folder = zone.day_folder("shop", "users", DAY)
     zone.fs.makedirs(zone.path(folder), exist_ok=True)
@@ -31,7 +33,13 @@ def _land_users(sandbox, defs, records: list[dict]) -> None:
 
 
 def _user(user_id, name="Ada", updated="2026-11-03T10:00:00Z"):
-    return {"id": user_id, "name": name, "country": "NL", "created_at": "2026-01-05T08:00:00Z", "updated_at": updated}
+    return {
+        "id": user_id,
+        "name": name,
+        "country": "NL",
+        "created_at": "2026-01-05T08:00:00Z",
+        "updated_at": updated,
+    }
 
 
 def test_a_record_without_its_key_is_kept_aside_counted_and_fails_the_key_check(sandbox):
@@ -39,11 +47,20 @@ def test_a_record_without_its_key_is_kept_aside_counted_and_fails_the_key_check(
     _land_users(
         sandbox,
         defs,
-        [_user(1), _user(None, name="No Key"), _user(2, updated="not a timestamp"), _user(3), _user(3, name="Newer", updated="2026-11-03T11:00:00Z")],
+        [
+            _user(1),
+            _user(None, name="No Key"),
+            _user(2, updated="not a timestamp"),
+            _user(3),
+            _user(3, name="Newer", updated="2026-11-03T11:00:00Z"),
+        ],
     )
     result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
 
-    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [(1, "Ada"), (3, "Newer")]
+    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [
+        (1, "Ada"),
+        (3, "Newer"),
+    ]
     rejected = warehouse_rows(sandbox, "SELECT _reject_reason, _record FROM shop.users__rejected ORDER BY 1")
     assert [r[0] for r in rejected] == [
         "field updated_at: not a timestamp is not TIMESTAMPTZ",
@@ -80,12 +97,18 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     monkeypatch.setattr(duckdb_io, "write_arrow", failing_write)
     result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
     assert not result.success
-    assert "disk full" in str(next(e for e in result.all_events if e.is_step_failure).event_specific_data.error)
+    assert "disk full" in str(
+        next(e for e in result.all_events if e.is_step_failure).event_specific_data.error
+    )
     assert warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id") == before
 
     monkeypatch.setattr(duckdb_io, "write_arrow", original)
     assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
-    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [(1, "Changed"), (2, "Ada"), (4, "Ada")]
+    assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [
+        (1, "Changed"),
+        (2, "Ada"),
+        (4, "Ada"),
+    ]
 
 
 def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
@@ -97,4 +120,7 @@ def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
         conn.execute("CREATE SCHEMA s")
         write_arrow(conn, "s", "t", pa.table({"a": [1], "b": ["x"]}))
         write_arrow(conn, "s", "t", pa.table({"c": [2.5], "b": ["y"], "a": [2]}))  # reordered + new column
-        assert conn.execute("SELECT a, b, c FROM s.t ORDER BY a").fetchall() == [(1, "x", None), (2, "y", 2.5)]
+        assert conn.execute("SELECT a, b, c FROM s.t ORDER BY a").fetchall() == [
+            (1, "x", None),
+            (2, "y", 2.5),
+        ]

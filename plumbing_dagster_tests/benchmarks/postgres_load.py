@@ -51,13 +51,9 @@ def make_rows(count: int) -> pa.Table:
             "customer": pa.array([f"customer-{i:07d}" for i in range(count)], pa.string()),
             "city": pa.array(cities[rng.integers(0, len(cities), count)], pa.string()),
             "amount": rng.random(count) * 1000,
-            "updated_at": pa.array(
-                1_793_491_200_000_000 + ids * 37_000, pa.timestamp("us", tz="UTC")
-            ),
+            "updated_at": pa.array(1_793_491_200_000_000 + ids * 37_000, pa.timestamp("us", tz="UTC")),
             "note": pa.array([None if i % 3 else f"note {i}" for i in range(count)], pa.string()),
-            "partition_date": pa.array(np.full(count, np.datetime64(PARTITION, "D"))).cast(
-                pa.date32()
-            ),
+            "partition_date": pa.array(np.full(count, np.datetime64(PARTITION, "D"))).cast(pa.date32()),
         }
     )
 
@@ -122,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"IO manager {io_times[-1]:.2f} s\n"
                 )
                 for table in (psql_table, io_table):
-                    count = admin.execute(
-                        f"SELECT count(*) FROM {sql.qualified(schema, table)}"
-                    ).fetchone()
+                    count = admin.execute(f"SELECT count(*) FROM {sql.qualified(schema, table)}").fetchone()
                     if count is None or count[0] != args.rows:
                         raise RuntimeError(f"{table} holds {count} rows, expected {args.rows}")
                 differing = admin.execute(

@@ -55,7 +55,9 @@ def test_field_the_source_does_not_provide_is_an_error(dag_dir: Path):
     _edit(dag_dir, "streams/shop/orders.json", lambda d: d["fields"].update(coupon={"type": "string"}))
     with pytest.raises(ConfigError) as error:
         load_stream_configs(dag_dir)
-    assert "streams/shop/orders.json: field 'fields.coupon': the source does not provide 'coupon'" in str(error.value)
+    assert "streams/shop/orders.json: field 'fields.coupon': the source does not provide 'coupon'" in str(
+        error.value
+    )
 
 
 def test_wrong_type_and_missing_key_are_reported(dag_dir: Path):

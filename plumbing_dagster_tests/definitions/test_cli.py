@@ -36,16 +36,30 @@ def test_definitions_validate(tmp_path: Path):
 
 
 def test_unknown_environment_fails_at_load(tmp_path: Path):
-    result = _run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], tmp_path, PLUMBING_ENV="staging")
+    result = _run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        tmp_path,
+        PLUMBING_ENV="staging",
+    )
     assert result.returncode != 0
-    assert "PLUMBING_ENV='staging' is not an environment; use one of sandbox, prod" in result.stdout + result.stderr
+    assert (
+        "PLUMBING_ENV='staging' is not an environment; use one of sandbox, prod"
+        in result.stdout + result.stderr
+    )
 
 
 @pytest.mark.parametrize("runs", [2])
 def test_materialize_a_partition_from_the_command_line_twice(tmp_path: Path, runs: int):
     command = [
-        str(BIN / "dagster"), "asset", "materialize", "-m", "plumbing_dagster.definitions",
-        "--select", "raw/shop/orders,staging/shop/orders", "--partition", "2026-11-01",
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "plumbing_dagster.definitions",
+        "--select",
+        "raw/shop/orders,staging/shop/orders",
+        "--partition",
+        "2026-11-01",
     ]
     tables = []
     for _ in range(runs):

@@ -42,10 +42,22 @@ def test_a_partition_runs_on_the_postgres_backed_instance(tmp_path: Path, instan
     }
     result = subprocess.run(
         [
-            str(BIN / "dagster"), "asset", "materialize", "-m", "plumbing_dagster.definitions",
-            "--select", "raw/shop/products,staging/shop/products", "--partition", "2026-11-01",
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "plumbing_dagster.definitions",
+            "--select",
+            "raw/shop/products,staging/shop/products",
+            "--partition",
+            "2026-11-01",
         ],
-        cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     with psycopg.connect(instance_database) as conn:

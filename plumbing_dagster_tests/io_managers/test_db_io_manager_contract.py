@@ -43,9 +43,7 @@ def test_table_slice_and_partition_dimension_fields() -> None:
 
 
 def test_type_handler_and_client_abstract_methods() -> None:
-    assert DbTypeHandler.__abstractmethods__ == frozenset(
-        {"handle_output", "load_input", "supported_types"}
-    )
+    assert DbTypeHandler.__abstractmethods__ == frozenset({"handle_output", "load_input", "supported_types"})
     assert list(inspect.signature(DbTypeHandler.handle_output).parameters) == [
         "self",
         "context",
@@ -61,9 +59,7 @@ def test_type_handler_and_client_abstract_methods() -> None:
     ]
 
     abstract = {
-        name
-        for name, member in vars(DbClient).items()
-        if getattr(member, "__isabstractmethod__", False)
+        name for name, member in vars(DbClient).items() if getattr(member, "__isabstractmethod__", False)
     }
     assert abstract == CLIENT_ABSTRACT
     assert "get_table_name" in vars(DbClient)
@@ -86,9 +82,7 @@ def test_db_io_manager_constructor_keywords() -> None:
         "default_load_type",
     } <= set(parameters)
     assert all(
-        parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
-        for name in parameters
-        if name != "self"
+        parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in parameters if name != "self"
     )
 
 
@@ -103,9 +97,7 @@ class RecordingClient(DbClient):
         self.calls: list[tuple[str, Any]] = []
 
     @contextmanager
-    def connect(
-        self, context: dg.OutputContext | dg.InputContext, table_slice: TableSlice
-    ) -> Iterator[Any]:
+    def connect(self, context: dg.OutputContext | dg.InputContext, table_slice: TableSlice) -> Iterator[Any]:
         connection = object()
         self.calls.append(("connect", table_slice))
         try:
@@ -120,9 +112,7 @@ class RecordingClient(DbClient):
     ) -> None:
         self.calls.append(("ensure_schema_exists", connection))
 
-    def delete_table_slice(
-        self, context: dg.OutputContext, table_slice: TableSlice, connection: Any
-    ) -> None:
+    def delete_table_slice(self, context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
         self.calls.append(("delete_table_slice", connection))
 
     @staticmethod
@@ -143,9 +133,7 @@ class RecordingHandler(DbTypeHandler[pa.Table]):
             raise RuntimeError("write failed")
         return {"dagster/row_count": obj.num_rows}
 
-    def load_input(
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> pa.Table:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pa.Table:
         self.client.calls.append(("handler.load_input", connection))
         return pa.table({"x": [1]})
 
@@ -197,9 +185,7 @@ def test_handle_output_runs_schema_delete_and_write_inside_one_connect() -> None
         partition_dimensions=[
             TablePartitionDimension(
                 partition_expr="partition_date",
-                partitions=TimeWindow(
-                    datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
-                ),
+                partitions=TimeWindow(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)),
             )
         ],
     )

@@ -86,9 +86,7 @@ def orders(key: str, ids: Sequence[int], factor: float = 1.0) -> pa.Table:
 
 
 def expected(key: str, ids: Sequence[int], factor: float = 1.0) -> list[tuple[Any, ...]]:
-    return [
-        (i, f"c{i}", i * factor, at(key, i % 24), None if i % 2 else f"n{i}", day(key)) for i in ids
-    ]
+    return [(i, f"c{i}", i * factor, at(key, i % 24), None if i % 2 else f"n{i}", day(key)) for i in ids]
 
 
 ORDER_COLUMNS = "id, customer, amount, updated_at, note, partition_date"
@@ -131,9 +129,7 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         assets,
-        resources={
-            "io_manager": WarehousePostgresIOManager(url=url, schema=schema, **io_manager_config)
-        },
+        resources={"io_manager": WarehousePostgresIOManager(url=url, schema=schema, **io_manager_config)},
         partition_key=partition_key,
         tags=tags,
         raise_on_error=raise_on_error,
@@ -196,8 +192,7 @@ def _copy_raises_after_delete(monkeypatch: pytest.MonkeyPatch, payloads: dict[st
 
     def copy_then_fail(pg: psycopg.Connection, schema: str, table: str, data: pa.Table) -> None:
         remaining = pg.execute(
-            f"SELECT count(*) FROM {qualified(schema, table)} "
-            "WHERE partition_date = DATE '2026-11-01'"
+            f"SELECT count(*) FROM {qualified(schema, table)} WHERE partition_date = DATE '2026-11-01'"
         ).fetchone()
         assert remaining == (0,), "the slice is deleted inside the transaction before the COPY"
         raise RuntimeError("COPY interrupted")
@@ -267,9 +262,7 @@ def test_a_partition_range_replaces_exactly_the_range(pg_url: str, schema: str) 
 
     rows = fetch(pg_url, f"SELECT {ORDER_COLUMNS} FROM {qualified(schema, 'orders')} ORDER BY id")
     assert rows == sorted(
-        expected("2026-11-01", [101])
-        + expected("2026-11-02", [102, 202])
-        + expected("2026-11-03", [3, 13])
+        expected("2026-11-01", [101]) + expected("2026-11-02", [102, 202]) + expected("2026-11-03", [3, 13])
     )
     assert len(result.asset_materializations_for_node("orders")) == 2
 
@@ -326,8 +319,7 @@ def test_staged_table_writes_rejected_rows_and_the_current_view(pg_url: str, sch
 
     current = fetch(
         pg_url,
-        f"SELECT id, amount, partition_date FROM {qualified(schema, 'customers__current')}"
-        " ORDER BY id",
+        f"SELECT id, amount, partition_date FROM {qualified(schema, 'customers__current')} ORDER BY id",
     )
     assert current == [
         (1, 1.5, day("2026-11-02")),
@@ -382,9 +374,7 @@ def test_current_view_is_rebuilt_when_its_columns_change(pg_url: str, schema: st
     assert current == [(2, 20.0)]
 
 
-def test_inputs_load_the_partition_slice_as_arrow_pandas_or_staged(
-    pg_url: str, schema: str
-) -> None:
+def test_inputs_load_the_partition_slice_as_arrow_pandas_or_staged(pg_url: str, schema: str) -> None:
     payloads = {"2026-11-01": orders("2026-11-01", [1, 2]), "2026-11-02": orders("2026-11-02", [3])}
     upstream = partitioned_asset("orders", by_partition(payloads))
     loaded: dict[str, Any] = {}
@@ -419,9 +409,9 @@ def test_pandas_dataframes_and_other_arrow_types_are_written(pg_url: str, schema
             "name": ['a,"quoted"\nline', None],
             "empty": ["", None],
             "flag": [True, False],
-            "seen_at": pd.to_datetime(
-                ["2026-11-01 10:00:00.5", "2026-11-01 23:59:59.0"]
-            ).tz_localize("Europe/Paris"),
+            "seen_at": pd.to_datetime(["2026-11-01 10:00:00.5", "2026-11-01 23:59:59.0"]).tz_localize(
+                "Europe/Paris"
+            ),
             "local_time": pd.to_datetime(["2026-11-01 10:00", "2026-11-01 11:00"]),
             "partition_date": [date(2026, 11, 1)] * 2,
         }
@@ -470,9 +460,7 @@ def test_pandas_dataframes_and_other_arrow_types_are_written(pg_url: str, schema
     assert types["local_time"] == "timestamp without time zone"
 
 
-def test_writers_of_different_partitions_of_a_new_table_run_concurrently(
-    pg_url: str, schema: str
-) -> None:
+def test_writers_of_different_partitions_of_a_new_table_run_concurrently(pg_url: str, schema: str) -> None:
     # Existing schema, new table: without the advisory lock both runs see no table, both CREATE
     # it, and the second fails on the duplicate once the first commits.
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -538,8 +526,7 @@ def test_query_arrow_runs_sql_with_parameters(pg_url: str, schema: str) -> None:
 
     table = query_arrow(
         pg_url,
-        f"SELECT id, updated_at::date AS day FROM {qualified(schema, 'orders')} "
-        "WHERE id > $1 ORDER BY id",
+        f"SELECT id, updated_at::date AS day FROM {qualified(schema, 'orders')} WHERE id > $1 ORDER BY id",
         [1],
     )
     assert table.to_pylist() == [{"id": 2, "day": day("2026-11-01")}]

@@ -246,8 +246,9 @@ def test_every_response_matches_the_swagger_document(
     unknown = "00000000-0000-4000-8000-000000000000"
     missing = api.get(f"/projects/{unknown}/line_items")
     check_error(validator_for, missing, 404, "resource.not_found")
-    bad_date = api.get(f"/projects/{emulator.projects()[0]['aggregate_id']}/line_items",
-                       params={"start_date": "6 januari"})
+    bad_date = api.get(
+        f"/projects/{emulator.projects()[0]['aggregate_id']}/line_items", params={"start_date": "6 januari"}
+    )
     check_error(validator_for, bad_date, 422, "params.invalid")
     assert bad_date.json()["error"]["details"][0]["param"] == "start_date"
     narrow = raw_token(server.url, scope="customers:read")
@@ -381,7 +382,9 @@ def test_a_wrong_secret_fails_without_leaking_credentials(
     _, server = fresh
     wrong = "not-the-secret-4f1c"
     connection = Connection(
-        base_url=server.url, token_url=f"{server.url}{TOKEN_PATH}", client_id=CLIENT_ID,
+        base_url=server.url,
+        token_url=f"{server.url}{TOKEN_PATH}",
+        client_id=CLIENT_ID,
         client_secret=wrong,
     )
     caplog.set_level(logging.DEBUG)
@@ -431,9 +434,7 @@ def test_invoices_of_one_day_are_exactly_that_day(
     assert by_key(got, "id") == by_key(expected, "id")
 
 
-def test_projects_and_customers_are_complete(
-    server: EmulatorServer, emulator: JorttEmulator
-) -> None:
+def test_projects_and_customers_are_complete(server: EmulatorServer, emulator: JorttEmulator) -> None:
     with make_client(server) as client:
         projects = rows(VENDOR.endpoints["projects"].fetch(client, None))
         customers = rows(VENDOR.endpoints["customers"].fetch(client, Window.for_day(DAY)))
@@ -445,18 +446,13 @@ def test_projects_and_customers_are_complete(
 
 def test_projects_by_update_day(server: EmulatorServer, emulator: JorttEmulator) -> None:
     window = Window(datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
-    expected = [
-        p for p in emulator.projects()
-        if window.contains(datetime.fromisoformat(p["updated_at"]))
-    ]
+    expected = [p for p in emulator.projects() if window.contains(datetime.fromisoformat(p["updated_at"]))]
     with make_client(server) as client:
         got = rows(VENDOR.endpoints["projects"].fetch(client, window))
     assert expected and by_key(got, "aggregate_id") == by_key(expected, "aggregate_id")
 
 
-def test_line_items_of_one_day_carry_their_project(
-    server: EmulatorServer, emulator: JorttEmulator
-) -> None:
+def test_line_items_of_one_day_carry_their_project(server: EmulatorServer, emulator: JorttEmulator) -> None:
     expected = [
         item
         for project in emulator.projects()
@@ -476,6 +472,7 @@ def test_line_items_of_one_day_carry_their_project(
 
 def test_the_data_is_deterministic_and_grows_with_the_clock() -> None:
     one_day = Window.for_day(DAY)
+
     def invoices(emulator: JorttEmulator) -> list[Record]:
         return emulator.invoices_created_between(one_day.start, one_day.end)
 

@@ -41,9 +41,7 @@ def server(emulator: ShopEmulator) -> Iterator[EmulatorServer]:
         yield running
 
 
-def make_client(
-    server: EmulatorServer, api_key: str = API_KEY, page_size: int = PAGE_SIZE
-) -> ShopClient:
+def make_client(server: EmulatorServer, api_key: str = API_KEY, page_size: int = PAGE_SIZE) -> ShopClient:
     connection = Connection(base_url=server.url, api_key=api_key)
     return ShopClient(connection, page_size=page_size, retry=FAST_RETRY)
 
@@ -83,7 +81,13 @@ def test_order_records_are_well_formed(emulator: ShopEmulator) -> None:
     orders = emulator.orders_updated_between(*_bounds(Window.for_day(DAY)))
     for order in orders:
         assert set(order) == {
-            "id", "user_id", "status", "currency", "total_amount", "created_at", "updated_at",
+            "id",
+            "user_id",
+            "status",
+            "currency",
+            "total_amount",
+            "created_at",
+            "updated_at",
             "line_items",
         }
         assert order["status"] in {"pending", "paid", "shipped", "cancelled", "refunded"}
@@ -117,9 +121,7 @@ def test_window_is_half_open(emulator: ShopEmulator, server: EmulatorServer) -> 
     assert morning + afternoon == day
 
 
-def test_nothing_updated_after_now_is_served(
-    emulator: ShopEmulator, server: EmulatorServer
-) -> None:
+def test_nothing_updated_after_now_is_served(emulator: ShopEmulator, server: EmulatorServer) -> None:
     orders = fetch_orders(server, Window(NOW - timedelta(hours=6), NOW + timedelta(days=3)))
     assert orders
     assert max(o["updated_at"] for o in orders) <= NOW.isoformat().replace("+00:00", "Z")
@@ -141,9 +143,7 @@ def test_the_same_arguments_give_the_same_data() -> None:
 # -- users and products ------------------------------------------------------------------------
 
 
-def test_users_and_products_page_through_the_snapshot(
-    emulator: ShopEmulator, server: EmulatorServer
-) -> None:
+def test_users_and_products_page_through_the_snapshot(emulator: ShopEmulator, server: EmulatorServer) -> None:
     with make_client(server, page_size=30) as client:
         user_pages = list(client.iter_users())
         product_pages = list(client.iter_products())
@@ -184,9 +184,7 @@ def test_orders_reference_existing_users_and_products(emulator: ShopEmulator) ->
 # -- misbehaving API ---------------------------------------------------------------------------
 
 
-def test_rate_limits_with_retry_after_are_waited_out(
-    emulator: ShopEmulator, server: EmulatorServer
-) -> None:
+def test_rate_limits_with_retry_after_are_waited_out(emulator: ShopEmulator, server: EmulatorServer) -> None:
     window = Window.for_day(DAY)
     server.faults.add(Fault("rate_limit", times=3, path_prefix=ORDERS_PATH, retry_after=0.01))
 

@@ -77,9 +77,7 @@ class JorttTokenAuth(httpx.Auth):
         clock: Callable[[], float] = time.monotonic,
     ):
         if not client_id or not client_secret:
-            raise ValueError(
-                f"{VENDOR_NAME}: JORTT_CLIENT_ID and JORTT_CLIENT_SECRET must both be set"
-            )
+            raise ValueError(f"{VENDOR_NAME}: JORTT_CLIENT_ID and JORTT_CLIENT_SECRET must both be set")
         self._secrets = (client_id, client_secret)
         self._token_url = token_url
         self._public_token_url = public_url(token_url)
@@ -115,9 +113,7 @@ class JorttTokenAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {self._renew(rejected=token)}"
         yield request  # once: a second 401 is an error for the caller
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         raise NotImplementedError("JorttTokenAuth fetches tokens synchronously; use httpx.Client")
         yield request  # pragma: no cover - makes this an async generator, as httpx expects
 
@@ -155,7 +151,8 @@ class JorttTokenAuth(httpx.Auth):
         if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
             logger.warning(
                 "%s: token response has no usable expires_in; assuming %d s",
-                VENDOR_NAME, TOKEN_LIFETIME_DEFAULT,
+                VENDOR_NAME,
+                TOKEN_LIFETIME_DEFAULT,
             )
             expires_in = TOKEN_LIFETIME_DEFAULT
         self.tokens_fetched += 1

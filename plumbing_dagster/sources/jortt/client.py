@@ -80,9 +80,7 @@ class JorttClient:
             timeout=timeout,
             clock=clock,
         )
-        self._api = ApiClient(
-            VENDOR_NAME, self._base_url, auth=self.auth, timeout=timeout, retry=retry
-        )
+        self._api = ApiClient(VENDOR_NAME, self._base_url, auth=self.auth, timeout=timeout, retry=retry)
 
     def close(self) -> None:
         self._api.close()

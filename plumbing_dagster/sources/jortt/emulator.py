@@ -53,8 +53,14 @@ TOKEN_LIFETIME = 7200
 DEFAULT_RATE_LIMIT = 10  # requests per second, Jortt's documented limit
 # Scopes the sandbox OAuth application is registered with.
 APP_SCOPES = frozenset(
-    {"customers:read", "customers:write", "invoices:read", "invoices:write", "organizations:read",
-     "reports:read"}
+    {
+        "customers:read",
+        "customers:write",
+        "invoices:read",
+        "invoices:write",
+        "organizations:read",
+        "reports:read",
+    }
 )
 DOCUMENTATION_LINK = {"href": "https://developer.jortt.nl/#pagination", "type": "text/html"}
 INVOICE_STATUS_FILTERS = ("sent", "draft", "unpaid", "late", "paid")
@@ -81,16 +87,52 @@ ERROR_MESSAGES = {
 }
 
 _FIRST_NAMES = (
-    "Anna", "Bram", "Daan", "Eva", "Fleur", "Jesse", "Julia", "Lars", "Lotte", "Milan", "Noor",
-    "Ruben", "Sanne", "Sem", "Tess", "Thijs",
+    "Anna",
+    "Bram",
+    "Daan",
+    "Eva",
+    "Fleur",
+    "Jesse",
+    "Julia",
+    "Lars",
+    "Lotte",
+    "Milan",
+    "Noor",
+    "Ruben",
+    "Sanne",
+    "Sem",
+    "Tess",
+    "Thijs",
 )
 _LAST_NAMES = (
-    "Bakker", "Bos", "de Boer", "de Jong", "de Vries", "Dekker", "Jansen", "Meijer", "Mulder",
-    "Peters", "Smit", "van Dijk", "van den Berg", "Visser", "Vos", "Willems",
+    "Bakker",
+    "Bos",
+    "de Boer",
+    "de Jong",
+    "de Vries",
+    "Dekker",
+    "Jansen",
+    "Meijer",
+    "Mulder",
+    "Peters",
+    "Smit",
+    "van Dijk",
+    "van den Berg",
+    "Visser",
+    "Vos",
+    "Willems",
 )
 _TRADES = (
-    "Installatietechniek", "Schilderwerken", "Dakdekkers", "Adviesgroep", "Bouw", "Media",
-    "Catering", "Webdesign", "Tuinen", "Administratie",
+    "Installatietechniek",
+    "Schilderwerken",
+    "Dakdekkers",
+    "Adviesgroep",
+    "Bouw",
+    "Media",
+    "Catering",
+    "Webdesign",
+    "Tuinen",
+    "Administratie",
 )
 _LEGAL_SUFFIXES = ("B.V.", "B.V.", "V.O.F.", "", "& Zn.")
 _PLACES = (  # (city, country code, country name, postal code format)
@@ -107,15 +149,33 @@ _PLACES = (  # (city, country code, country name, postal code format)
 )
 _STREETS = ("Kerkstraat", "Dorpsstraat", "Stationsweg", "Rozengracht", "Molenweg", "Industrieweg")
 _PROJECT_TOPICS = (
-    "Website redesign", "Onderhoudscontract", "Badkamerrenovatie", "Jaarrekening", "Logo ontwerp",
-    "Nieuwbouw keuken", "Adviestraject", "Fotoshoot", "Marketingcampagne", "Dakrenovatie",
+    "Website redesign",
+    "Onderhoudscontract",
+    "Badkamerrenovatie",
+    "Jaarrekening",
+    "Logo ontwerp",
+    "Nieuwbouw keuken",
+    "Adviestraject",
+    "Fotoshoot",
+    "Marketingcampagne",
+    "Dakrenovatie",
 )
 _TASKS = (
-    "Overleg met klant", "Ontwerp", "Uitvoering", "Voorbereiding", "Projectleiding", "Montage",
+    "Overleg met klant",
+    "Ontwerp",
+    "Uitvoering",
+    "Voorbereiding",
+    "Projectleiding",
+    "Montage",
 )
 _COSTS = ("Reiskosten", "Materiaal", "Parkeerkosten", "Drukwerk")
 _INVOICE_LINES = (
-    "Arbeid", "Voorrijkosten", "Materiaal", "Advies per uur", "Licentie", "Ontwerpwerk",
+    "Arbeid",
+    "Voorrijkosten",
+    "Materiaal",
+    "Advies per uur",
+    "Licentie",
+    "Ontwerpwerk",
 )
 
 
@@ -362,9 +422,7 @@ class JorttEmulator:
         except InvalidParam as exc:
             return jortt_error(422, "params.invalid", [exc.detail])
 
-    def _route(
-        self, path: str
-    ) -> tuple[str, str, Callable[..., EmulatorResponse], tuple[str, ...]] | None:
+    def _route(self, path: str) -> tuple[str, str, Callable[..., EmulatorResponse], tuple[str, ...]] | None:
         if path == "/customers":
             return "customers", "customers:read", self._get_customers, ()
         if path == "/invoices":
@@ -395,14 +453,13 @@ class JorttEmulator:
         form = request.form()
         if form.get("grant_type") != "client_credentials":
             return oauth_error(
-                400, "unsupported_grant_type",
+                400,
+                "unsupported_grant_type",
                 "The authorization grant type is not supported by the authorization server.",
             )
         requested = form.get("scope", "").split()
         if any(scope not in APP_SCOPES for scope in requested):
-            return oauth_error(
-                400, "invalid_scope", "The requested scope is invalid, unknown, or malformed."
-            )
+            return oauth_error(400, "invalid_scope", "The requested scope is invalid, unknown, or malformed.")
         scopes = tuple(requested) or tuple(sorted(APP_SCOPES))
         with self._lock:
             number = len(self._grants)
@@ -452,7 +509,8 @@ class JorttEmulator:
         query = _search_query(request)
         if query:
             customers = [
-                c for c in customers
+                c
+                for c in customers
                 if any(query in (c.get(f) or "").lower() for f in ("customer_name", "email"))
             ]
         return self._paged(request, customers, PAGE_SIZE, lambda record: record)
@@ -477,9 +535,7 @@ class JorttEmulator:
     def _get_projects(self, request: EmulatorRequest) -> EmulatorResponse:
         now = self.now
         projects = self._visible_projects(now)
-        return self._paged(
-            request, projects, PROJECTS_PAGE_SIZE, lambda p: self._render_project(p, now)
-        )
+        return self._paged(request, projects, PROJECTS_PAGE_SIZE, lambda p: self._render_project(p, now))
 
     def _get_line_items(self, request: EmulatorRequest, project_id: str) -> EmulatorResponse:
         if not UUID_PATTERN.match(project_id):
@@ -493,9 +549,7 @@ class JorttEmulator:
         if status is not None and status not in LINE_ITEM_STATUSES:
             raise InvalidParam("status_filter", *NOT_VALID)
         items = self._line_items_for(project_id, start, end, status, now)
-        return self._paged(
-            request, items, PAGE_SIZE, lambda item: self._render_line_item(item, now)
-        )
+        return self._paged(request, items, PAGE_SIZE, lambda item: self._render_line_item(item, now))
 
     def _get_organization(self, request: EmulatorRequest) -> EmulatorResponse:
         return EmulatorResponse.of_json({"data": self._organization})
@@ -758,8 +812,10 @@ class JorttEmulator:
         lines = [self._invoice_line(rng, c) for _ in range(rng.randint(1, 4))] if customer else []
         total = sum((Decimal(line["total_amount_excl_vat"]["value"]) for line in lines), Decimal(0))
         vat = sum(
-            (Decimal(line["total_amount_excl_vat"]["value"]) * Decimal(line["vat_percentage"]) / 100
-             for line in lines),
+            (
+                Decimal(line["total_amount_excl_vat"]["value"]) * Decimal(line["vat_percentage"]) / 100
+                for line in lines
+            ),
             Decimal(0),
         ).quantize(CENT, ROUND_HALF_UP)
         invoice_date = created.astimezone(AMSTERDAM).date() if sent else None
@@ -902,8 +958,13 @@ class JorttEmulator:
         return by_project
 
     def _make_line_item(
-        self, rng: random.Random, line_item_id: int, day: date, created: datetime,
-        project: _Project, is_cost: bool,
+        self,
+        rng: random.Random,
+        line_item_id: int,
+        day: date,
+        created: datetime,
+        project: _Project,
+        is_cost: bool,
     ) -> _LineItem:
         user = rng.choice(self._users)
         if is_cost:
@@ -948,10 +1009,7 @@ class JorttEmulator:
         status: str | None,
         now: datetime,
     ) -> list[_LineItem]:
-        days = [
-            d for d in self._data_days(now)
-            if (start is None or d >= start) and (end is None or d < end)
-        ]
+        days = [d for d in self._data_days(now) if (start is None or d >= start) and (end is None or d < end)]
         return [
             item
             for day in days

@@ -31,8 +31,7 @@ def parse_moment(record: Record, field: str) -> datetime:
             return moment if moment.tzinfo else moment.replace(tzinfo=JORTT_TIME_ZONE)
     # A record that cannot be placed in a day must fail the run, not vanish from every day.
     raise ValueError(
-        f"{VENDOR_NAME}: record {_record_id(record)} has {field}={value!r}, "
-        "not an ISO 8601 date-time"
+        f"{VENDOR_NAME}: record {_record_id(record)} has {field}={value!r}, not an ISO 8601 date-time"
     )
 
 

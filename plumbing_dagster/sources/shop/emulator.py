@@ -54,21 +54,74 @@ KEY_SPACE = 10**13
 _EPOCH = date(1970, 1, 1)
 
 _FIRST_NAMES = (
-    "Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Greta", "Hugo", "Ines", "Jonas",
-    "Klara", "Luca", "Mia", "Noah", "Olivia", "Paul", "Rosa", "Sofia", "Tom", "Zoe",
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Felix",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Klara",
+    "Luca",
+    "Mia",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Rosa",
+    "Sofia",
+    "Tom",
+    "Zoe",
 )
 _LAST_NAMES = (
-    "Bakker", "Costa", "Dubois", "Fischer", "Garcia", "Hansen", "Jansen", "Kowalski", "Lambert",
-    "Meyer", "Novak", "Olsen", "Peeters", "Rossi", "Schmidt", "Silva", "Visser", "Weber",
+    "Bakker",
+    "Costa",
+    "Dubois",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Jansen",
+    "Kowalski",
+    "Lambert",
+    "Meyer",
+    "Novak",
+    "Olsen",
+    "Peeters",
+    "Rossi",
+    "Schmidt",
+    "Silva",
+    "Visser",
+    "Weber",
 )
 _COUNTRIES = ("DE", "NL", "FR", "BE", "AT", "ES", "IT", "PL", "SE", "DK", "IE", "PT")
 _CATEGORIES = ("kitchen", "garden", "office", "toys", "sports", "books", "electronics", "beauty")
 _ADJECTIVES = (
-    "Classic", "Compact", "Deluxe", "Eco", "Handy", "Mini", "Pro", "Smart", "Sturdy", "Ultra",
+    "Classic",
+    "Compact",
+    "Deluxe",
+    "Eco",
+    "Handy",
+    "Mini",
+    "Pro",
+    "Smart",
+    "Sturdy",
+    "Ultra",
 )
 _NOUNS = (
-    "Bottle", "Lamp", "Notebook", "Backpack", "Kettle", "Speaker", "Planter", "Puzzle", "Towel",
-    "Mug", "Charger", "Brush",
+    "Bottle",
+    "Lamp",
+    "Notebook",
+    "Backpack",
+    "Kettle",
+    "Speaker",
+    "Planter",
+    "Puzzle",
+    "Towel",
+    "Mug",
+    "Charger",
+    "Brush",
 )
 
 
@@ -144,9 +197,7 @@ def _datetime_arg(request: EmulatorRequest, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(
-            f"{name} must be an ISO 8601 date-time such as 2026-11-01T00:00:00Z"
-        ) from None
+        raise BadRequest(f"{name} must be an ISO 8601 date-time such as 2026-11-01T00:00:00Z") from None
     if value.tzinfo is None:
         raise BadRequest(f"{name} must carry a time zone (use Z for UTC)")
     return value
@@ -266,10 +317,12 @@ class ShopEmulator:
             products.append((record, updated_ts))
             prices.append(cents)
             # Line items are rendered once per (product, quantity); orders only pick them.
-            line_items.append([
-                f'{{"sku":"{sku}","quantity":{quantity},"unit_price":{cents / 100!r}}}'
-                for quantity in range(1, 6)
-            ])
+            line_items.append(
+                [
+                    f'{{"sku":"{sku}","quantity":{quantity},"unit_price":{cents / 100!r}}}'
+                    for quantity in range(1, 6)
+                ]
+            )
         return products, prices, line_items
 
     def users(self) -> list[dict[str, Any]]:
@@ -321,8 +374,7 @@ class ShopEmulator:
             else:
                 delay = 1 + int(rand() * MAX_UPDATE_DELAY)
                 status = (
-                    "paid" if r < 0.55 else "shipped" if r < 0.85
-                    else "cancelled" if r < 0.95 else "refunded"
+                    "paid" if r < 0.55 else "shipped" if r < 0.85 else "cancelled" if r < 0.95 else "refunded"
                 )
             updated = created + delay
             offset = updated // DAY - epoch_day
@@ -401,8 +453,11 @@ class ShopEmulator:
     # -- HTTP ---------------------------------------------------------------------------------
 
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        routes = {ORDERS_PATH: self._get_orders, USERS_PATH: self._get_users,
-                  PRODUCTS_PATH: self._get_products}
+        routes = {
+            ORDERS_PATH: self._get_orders,
+            USERS_PATH: self._get_users,
+            PRODUCTS_PATH: self._get_products,
+        }
         route = routes.get(request.path.rstrip("/"))
         if route is None:
             return _error(404, "not_found", f"no such resource: {request.path}")
@@ -449,4 +504,3 @@ class ShopEmulator:
 
     def _get_products(self, request: EmulatorRequest) -> EmulatorResponse:
         return self._paged(request, self.products())
-
