@@ -18,6 +18,7 @@ from plumbing_dagster.partitions import daily_partitions
 from plumbing_dagster.raw.assets import build_raw_assets
 from plumbing_dagster.resources import WarehouseResource
 from plumbing_dagster.schedules import build_daily_schedule, build_source_job
+from plumbing_dagster.sensors import build_landing_sensor
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster.sources.vendor import Vendor
 from plumbing_dagster.staging.assets import build_staging_asset, io_manager_key
@@ -69,6 +70,7 @@ def build_definitions(
     assets: list[dg.AssetsDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
     jobs, schedules = [], []
+    sensors: list[dg.SensorDefinition] = []
     warehouses: set[str] = {"duckdb"}
     for source, streams in sorted(configs.items()):
         vendor = vendors.get(source)
@@ -92,6 +94,7 @@ def build_definitions(
         job = build_source_job(source, partitions_def)
         jobs.append(job)
         schedules.append(build_daily_schedule(source, job))
+        sensors.append(build_landing_sensor(source, streams, partitions_def))
 
     return dg.Definitions(
         # The sandbox runs a job's steps in one process (seconds instead of one interpreter start
@@ -101,6 +104,7 @@ def build_definitions(
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
+        sensors=sensors,
         resources=_resources(environment, warehouses),
     )
 

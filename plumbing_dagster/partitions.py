@@ -6,9 +6,10 @@ from datetime import date
 
 import dagster as dg
 
-# A range of days runs in chunks of up to a month per run, not one run per day.
-MAX_DAYS_PER_RUN = 31
-BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
+# A range of days runs as one run, not one run per day: raw assets land the days one by one
+# inside the run, staging replaces the whole range in one transaction. Single-run is also what
+# `dagster asset materialize --partition-range` requires.
+BACKFILL_POLICY = dg.BackfillPolicy.single_run()
 
 
 def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:

@@ -17,6 +17,8 @@ from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import Environment, load_environment
 from plumbing_dagster.sources.registry import VENDORS
 
+pytest_plugins = ["plumbing_dagster_tests.s3"]
+
 POSTGRES_URL = os.environ.get("PLUMBING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

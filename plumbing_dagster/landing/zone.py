@@ -105,8 +105,10 @@ class LandingZone:
 
     def list_files(self, folder: str) -> list[str]:
         """Relative paths of the files directly in `folder` ([] if it does not exist)."""
+        path = self.path(folder)
+        self.fs.invalidate_cache(path)  # object-store listings are cached per filesystem instance
         try:
-            entries = self.fs.ls(self.path(folder), detail=False)
+            entries = self.fs.ls(path, detail=False)
         except FileNotFoundError:
             return []
         return sorted(self.relative(e) for e in entries if not self.fs.isdir(e))

@@ -134,6 +134,11 @@ def build_raw_assets(
                         if any(Path(f).name.startswith(f"{load_id}.") for load_id in load_ids)
                     ]
                     count = int(row_counts.get(config.stream, 0))
+                    if count and not landed:  # never let a listing problem publish an empty day
+                        raise RuntimeError(
+                            f"dlt loaded {count} rows of {vendor.name}/{config.stream} for {day} "
+                            f"but no files of load {load_ids} are in {zone.url_of(folder)}"
+                        )
                     zone.publish(
                         vendor.name, config.stream, day, ",".join(load_ids) or "empty", landed, count
                     )

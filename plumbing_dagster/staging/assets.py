@@ -43,7 +43,8 @@ def build_staging_asset(
 
     @dg.asset(
         key=staging_key(source, config.stream),
-        deps=[raw_key(source, config.stream)],
+        # Files of other tools (Airbyte) have no raw asset here; the landing sensor starts them.
+        deps=[raw_key(source, config.stream)] if config.producer == "dlt" else [],
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
         io_manager_key=io_manager_key(warehouse),

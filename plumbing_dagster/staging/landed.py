@@ -28,12 +28,18 @@ def day_fingerprint(files: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(files)).encode("utf-8")).hexdigest()[:16]
 
 
-def landed_fingerprints(zone: LandingZone, source: str, config: StreamConfig, days: Iterable[date]) -> dict[str, str]:
+def landed_fingerprints(
+    zone: LandingZone, source: str, config: StreamConfig, days: Iterable[date]
+) -> dict[str, str]:
     return {f"{day:%Y-%m-%d}": day_fingerprint(landed_files(zone, source, config, day)) for day in days}
 
 
 def read_landed_days(
-    zone: LandingZone, source: str, config: StreamConfig, days: Iterable[date], columns: list[str] | None = None
+    zone: LandingZone,
+    source: str,
+    config: StreamConfig,
+    days: Iterable[date],
+    columns: list[str] | None = None,
 ) -> pa.Table:
     """All rows landed for `days`; files of different contract versions are unified by name."""
     tables: list[pa.Table] = []

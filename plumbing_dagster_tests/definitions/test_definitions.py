@@ -41,7 +41,8 @@ def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfill
     assert orders.partitions_def.start.date().isoformat() == "2026-01-01"
     raw = graph.get(dg.AssetKey(["raw", "jortt", "invoices"]))
     assert raw.group_name == "jortt" and raw.parent_keys == set()
-    assert raw.backfill_policy.max_partitions_per_run == 31
+    assert raw.backfill_policy == dg.BackfillPolicy.single_run()
+    assert orders.backfill_policy == dg.BackfillPolicy.single_run()
     assert orders.metadata["plumbing/primary_key"] == ["id"]
 
 
