@@ -1,5 +1,6 @@
 """The commands a data engineer types: validate the code location, materialize a partition."""
 
+import json
 import os
 import subprocess
 import sys
@@ -165,3 +166,47 @@ def test_dagster_job_backfill_lands_seven_days_through_the_daemon(tmp_path: Path
     assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
     assert _day_folders(tmp_path) == [f"day=0{d}" for d in range(1, 8)]
     assert [str(day) for day, _ in _days_in_warehouse(tmp_path)] == [f"2026-10-0{d}" for d in range(1, 8)]
+
+
+def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path: Path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
+        "PLUMBING_ENV": "sandbox",
+    }
+    runs = [
+        subprocess.Popen(
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "plumbing_dagster.definitions",
+                "--select",
+                "raw/shop/orders,raw/shop/users",
+                "--partition",
+                day,
+            ],
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for day in ("2026-10-01", "2026-10-02")
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=300)
+        assert run.returncode == 0, errors[-3000:]
+    assert _day_folders(tmp_path) == ["day=01", "day=02"]
+    landing = tmp_path / "data" / "landing"
+    for day in ("2026-10-01", "2026-10-02"):
+        for stream in ("orders", "users"):
+            manifest = json.loads(
+                (landing / "_manifests" / "current" / "shop" / stream / f"{day}.json").read_text()
+            )
+            assert manifest["rows"] > 0 and len(manifest["files"]) == 1
+            assert (landing / manifest["files"][0]).exists()

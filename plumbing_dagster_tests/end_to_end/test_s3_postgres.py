@@ -160,3 +160,29 @@ def test_an_airbyte_file_in_the_landing_zone_reaches_staging(s3_postgres_env, tm
         ).fetchall()
     assert [(r[0], r[1], r[2]) for r in rows] == [(10, 5.0, "great"), (11, 2.5, "meh"), (12, None, None)]
     assert {str(r[3]) for r in rows} == {"2026-11-22"}
+
+
+def test_a_failed_landing_on_s3_keeps_the_previous_day(s3_postgres_env):
+    from plumbing_dagster.sources.emulator import Fault
+    from plumbing_dagster_tests.assets.helpers import served
+
+    defs = build_definitions(s3_postgres_env)
+    day = datetime.fromisoformat(DAY).date()
+    assert materialize(defs, ["raw/shop/orders"], partition_key=DAY).success
+    zone = s3_postgres_env.landing.process_config_and_initialize().zone()
+    before = zone.current_manifest("shop", "orders", day)
+
+    with served(VENDORS["shop"]) as (server, apis):
+        # The re-run fails (the API is down beyond the retry budget): no new manifest is written,
+        # so readers keep seeing the previous day, whose files are all still there.
+        server.faults.add(Fault("server_error", times=50, path_prefix="/api/v1/orders"))
+        failed = materialize(
+            defs,
+            ["raw/shop/orders"],
+            partition_key=DAY,
+            resources={"vendor_apis": apis},
+            raise_on_error=False,
+        )
+    assert not failed.success
+    assert zone.current_manifest("shop", "orders", day) == before
+    assert all(zone.fs.exists(zone.path(f)) for f in before.files)
