@@ -4,7 +4,7 @@ Layout (seed 004, Hive-style, the day is the **partition's** day):
 
     <root>/<source>/<stream>/year=YYYY/month=MM/day=DD/<load_id>.<file_id>.parquet
     <root>/_manifests/current/<source>/<stream>/YYYY-MM-DD.json   which files make up the day now
-    <root>/_manifests/log/<source>/<written_at>_<load_id>_<stream>_<day>.json   append-only log
+    <root>/_manifests/log/<source>/<YYYYMMDD>/<written_at>_<load_id>_<stream>_<day>.json   the log
 
 Replacing a day: the new files are written beside the old ones, then the day's `current` manifest
 is overwritten in one write (a single PUT on S3, a rename on local disks) — that is the commit
@@ -86,6 +86,26 @@ class LandingZone:
     def log_prefix(source: str) -> str:
         return f"{MANIFESTS}/log/{source}"
 
+    @classmethod
+    def log_key(cls, source: str, written_at: datetime, load_id: str, stream: str, day: date) -> str:
+        """Log entries sit in one folder per write date: a listing never has to walk the whole
+        history, even on stores whose StartAfter listing scans the prefix (moto, some MinIO setups)."""
+        stamp = written_at.astimezone(UTC)
+        return (
+            f"{cls.log_prefix(source)}/{stamp:%Y%m%d}/"
+            f"{stamp:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
+        )
+
+    def list_folders(self, folder: str) -> list[str]:
+        """Names of the sub-folders of `folder` ([] if it does not exist)."""
+        path = self.path(folder)
+        self.fs.invalidate_cache(path)
+        try:
+            entries = self.fs.ls(path, detail=True)
+        except FileNotFoundError:
+            return []
+        return sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
+
     # -- reading -------------------------------------------------------------------------------
     def read_text(self, relative: str) -> str:
         with self.fs.open(self.path(relative), "r", encoding="utf-8") as handle:
@@ -148,8 +168,7 @@ class LandingZone:
             producer=producer,
         )
         self._write_atomically(self.current_manifest_key(source, stream, day), manifest.to_json())
-        log_key = f"{self.log_prefix(source)}/{now:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
-        self._write_atomically(log_key, manifest.to_json())
+        self._write_atomically(self.log_key(source, now, load_id, stream, day), manifest.to_json())
         self.remove_stale(source, stream, day, keep=manifest.files)
         return manifest
 

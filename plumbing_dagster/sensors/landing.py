@@ -1,9 +1,11 @@
 """`<source>_landing_sensor`: new landed files -> staging runs for the days they belong to.
 
 What it lists ("feeds"), each with `list_after` from a position kept in the cursor:
-- `_manifests/log/<source>/` for dlt-produced streams. Every landing appends one log entry whose
-  key starts with the write time (`<UTC timestamp>_<load_id>_<stream>_<YYYYMMDD>.json`), so new
-  entries sort after old ones even when a backfill lands into old days;
+- `_manifests/log/<source>/<write date>/` for dlt-produced streams. Every landing appends one log
+  entry whose key starts with the write time (`<UTC timestamp>_<load_id>_<stream>_<YYYYMMDD>.json`),
+  so new entries sort after old ones even when a backfill lands into old days. Only the write
+  dates from the cursor's on are listed, so a tick never walks the whole history, whatever the
+  store's listing costs;
 - `<source>/<stream>/` for each stream produced by Airbyte (`<YYYY>_<MM>_<DD>_<epoch_ms>_<part>`),
   whose keys also grow with time.
 
@@ -21,7 +23,8 @@ staging together); while a queued or running run covers that staging partition (
 between its raw and staging steps), the decision waits in the cursor until that run ends; run keys
 carry the fingerprint, so the daemon drops repeats of a request.
 
-Cost per tick: one listing request per 1000 keys that are new or inside the look-back window; if
+Cost per tick: per write date since the cursor's (usually one, two around midnight), one listing
+request per 1000 keys that are new or inside the look-back window; if
 anything changed, one query for in-flight runs, then per distinct changed (stream, day) one
 manifest read (or day listing for Airbyte) and one event-log query.
 The look-back bound assumes a writer's key becomes visible within LOOKBACK of the time in it
@@ -70,6 +73,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 CURSOR_VERSION = 1
 MINIMUM_INTERVAL_SECONDS = 30
 
+_DATE_FOLDER = re.compile(r"^\d{8}$")
 _LOG_NAME = re.compile(r"^(?P<ts>\d{8}T\d{12}Z)_(?P<rest>.+)_(?P<day>\d{8})\.json$")
 
 
@@ -92,6 +96,10 @@ class _Feed(Protocol):
         """(stream, day) of a new key; raises _Skip when it is not one."""
         ...
 
+    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
+        """The prefixes to list, in key order, for keys after `start`."""
+        ...
+
 
 @dataclass(frozen=True)
 class _ManifestLogFeed:
@@ -103,13 +111,31 @@ class _ManifestLogFeed:
         return f"{LandingZone.log_prefix(self.source)}/"
 
     def key_at(self, moment: datetime) -> str:
-        return f"{self.prefix}{moment.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
+        moment = moment.astimezone(UTC)
+        return f"{self.prefix}{moment:%Y%m%d}/{moment:%Y%m%dT%H%M%S%fZ}"
+
+    def _name(self, key: str) -> str:
+        """The entry's name below its write-date folder ('' when the key is not in one)."""
+        folder, _, name = key[len(self.prefix) :].partition("/")
+        return name if _DATE_FOLDER.match(folder) else ""
 
     def is_positioned(self, key: str) -> bool:
-        return _LOG_NAME.match(key[len(self.prefix) :]) is not None
+        match = _LOG_NAME.match(self._name(key))
+        return match is not None and key[len(self.prefix) : len(self.prefix) + 8] == match["ts"][:8]
+
+    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
+        # One folder per write date: list the dates from the cursor's to tomorrow (clock skew);
+        # only the first tick ever looks at which date folders exist.
+        first = _DATE_FOLDER.match(start[len(self.prefix) : len(self.prefix) + 8]) if start else None
+        if first is None:
+            folders = [f for f in zone.list_folders(self.prefix.rstrip("/")) if _DATE_FOLDER.match(f)]
+            return [f"{self.prefix}{folder}/" for folder in folders]
+        day = datetime.strptime(first.group(0), "%Y%m%d").date()
+        last = (now.astimezone(UTC) + timedelta(days=1)).date()
+        return [f"{self.prefix}{day + timedelta(days=i):%Y%m%d}/" for i in range((last - day).days + 1)]
 
     def resolve(self, zone: LandingZone, key: str) -> tuple[str, date]:
-        match = _LOG_NAME.match(key[len(self.prefix) :])
+        match = _LOG_NAME.match(self._name(key))
         if match is None:
             raise _Skip("not a manifest log entry (<timestamp>_<load_id>_<stream>_<YYYYMMDD>.json)")
         try:
@@ -154,6 +180,9 @@ class _AirbyteFeed:
         if parsed.namespace != self.source or parsed.stream != self.stream:
             raise _Skip(f"belongs to {parsed.namespace}/{parsed.stream}")
         return self.stream, parsed.day
+
+    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
+        return [self.prefix]  # Airbyte's keys start with the sync date already
 
 
 @dataclass
@@ -212,20 +241,24 @@ def _scan(
     """Keys of `feed` not handled yet, in key order; moves `state` past them."""
     start = _window_start(feed, state.after, now, lookback)
     new: list[str] = []
-    while len(new) < MAX_NEW_PER_TICK:
-        page = list_after(zone, feed.prefix, start, limit=LIST_PAGE)
-        for key in page:
-            if key in state.seen:
-                continue
-            state.seen.add(key)
-            if feed.is_positioned(key) and (state.after is None or key > state.after):
-                state.after = key
-            new.append(key)
-            if len(new) >= MAX_NEW_PER_TICK:
-                break  # every key not handled sorts after this one: the next tick resumes here
-        if len(page) < LIST_PAGE:
+    for prefix in feed.listing_prefixes(zone, start, now):
+        after = start
+        while len(new) < MAX_NEW_PER_TICK:
+            page = list_after(zone, prefix, after, limit=LIST_PAGE)
+            for key in page:
+                if key in state.seen:
+                    continue
+                state.seen.add(key)
+                if feed.is_positioned(key) and (state.after is None or key > state.after):
+                    state.after = key
+                new.append(key)
+                if len(new) >= MAX_NEW_PER_TICK:
+                    break  # every key not handled sorts after this one: the next tick resumes here
+            if len(page) < LIST_PAGE:
+                break
+            after = page[-1]
+        if len(new) >= MAX_NEW_PER_TICK:
             break
-        start = page[-1]
     # Keys at or before the next tick's window start are never listed again: forget them.
     floor = _window_start(feed, state.after, now, lookback)
     kept = sorted(k for k in state.seen if floor is None or k > floor)

@@ -4,8 +4,9 @@
     .venv/bin/python -m plumbing_dagster_tests.benchmarks.sensor_tick [--old N] [--repeat R]
 
 Two buckets: one with 200 manifest-log entries already landed, one with 20,000 (`--old`). The old
-entries are stamped over the hours before the run, as a long-running landing zone would have
-them (older than the sensor's look-back window). Then 10 days are published with
+entries are stamped a quarter hour apart before the run (20,000 is about seven months of
+landings), as a long-running landing zone has them, all older than the sensor's look-back
+window. Then 10 days are published with
 `LandingZone.publish` (current manifest + log entry, stamped now) into each bucket, and a full
 sensor tick (`evaluate_tick`, run requests resolved against the definitions, fingerprints checked
 against an instance) is timed with the cursor positioned on the last old entry. Ticks alternate
@@ -82,12 +83,13 @@ def moto_server_process() -> Iterator[str]:
 
 
 def land_old_entries(endpoint_url: str, bucket: str, count: int, newest: datetime) -> str:
-    """`count` log entries stamped one second apart up to `newest`; returns the last key."""
+    """`count` log entries stamped 15 minutes apart up to `newest` (a landing every quarter hour:
+    20,000 entries are about seven months of history); returns the last key."""
     client = s3_client(endpoint_url)
     keys: list[str] = []
     bodies: list[bytes] = []
     for i in range(count):
-        stamp = newest - timedelta(seconds=count - 1 - i)
+        stamp = newest - timedelta(minutes=15 * (count - 1 - i))
         day = date(2026, 1, 1) + timedelta(days=i % 300)
         load_id = f"{stamp.timestamp():.6f}"
         manifest = Manifest(
@@ -112,8 +114,7 @@ def land_old_entries(endpoint_url: str, bucket: str, count: int, newest: datetim
 
 
 def log_key(stamp: datetime, load_id: str, day: date) -> str:
-    name = f"{stamp:%Y%m%dT%H%M%S%fZ}_{load_id}_{STREAM}_{day:%Y%m%d}.json"
-    return f"{LandingZone.log_prefix(SOURCE)}/{name}"
+    return LandingZone.log_key(SOURCE, stamp, load_id, STREAM, day)
 
 
 def prepare(endpoint_url: str, old: int) -> tuple[LandingZoneResource, str]:
@@ -151,8 +152,13 @@ def time_tick(
 
 
 def time_listing(landing: LandingZoneResource, start_after: str | None) -> tuple[float, int]:
+    """One StartAfter listing: of the cursor's write-date folder (what a tick lists), or without a
+    cursor of the whole log prefix (what a list-everything sensor lists)."""
+    prefix = f"{LandingZone.log_prefix(SOURCE)}/"
+    if start_after is not None:
+        prefix += start_after[len(prefix) : len(prefix) + 9]  # "<YYYYMMDD>/"
     started = time.perf_counter()
-    keys = list_after(landing.zone(), f"{LandingZone.log_prefix(SOURCE)}/", start_after)
+    keys = list_after(landing.zone(), prefix, start_after)
     return time.perf_counter() - started, len(keys)
 
 
@@ -194,7 +200,7 @@ def main() -> None:
                 small_times.append(time_tick(sensor, defs, small, small_cursor))
                 large_times.append(time_tick(sensor, defs, large, large_cursor))
 
-        # The one listing request a tick makes, alone: what the emulator charges for it.
+        # The listing request a tick makes (its write-date folder), alone: what the store charges.
         small_after = json.loads(small_cursor)["feeds"][f"{LandingZone.log_prefix(SOURCE)}/"]
         large_after = json.loads(large_cursor)["feeds"][f"{LandingZone.log_prefix(SOURCE)}/"]
         small_lists = [time_listing(small, small_after["after"])[0] for _ in range(args.repeat)]
@@ -207,7 +213,7 @@ def main() -> None:
         cases = ((SMALL, small_times, small_lists), (args.old, large_times, large_lists))
         for landed, ticks, lists in cases:
             sys.stdout.write(report(f"tick finding {NEW} new among {landed:>6} landed", ticks))
-            sys.stdout.write(report(f"  its one StartAfter listing, {landed:>6} landed", lists))
+            sys.stdout.write(report(f"  its date-folder listing,    {landed:>6} landed", lists))
         sys.stdout.write(
             f"for contrast, listing the whole log prefix: {small_full * 1000:.1f} ms ({small_keys} "
             f"keys), {large_full * 1000:.1f} ms ({large_keys} keys)\n"

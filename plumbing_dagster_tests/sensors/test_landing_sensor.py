@@ -57,6 +57,7 @@ REVIEWS = StreamConfig.model_validate(
 )
 STREAMS = {**SHOP_STREAMS, "reviews": REVIEWS}
 ORDERS = "orders"
+USERS = "users"
 LOG = LandingZone.log_prefix(SOURCE)
 
 
@@ -135,7 +136,7 @@ class Harness:
             rows=1,
             written_at=written_at.isoformat(),
         )
-        key = f"{LOG}/{written_at:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
+        key = LandingZone.log_key(SOURCE, written_at, load_id, stream, day)
         put(self.zone, LandingZone.current_manifest_key(SOURCE, stream, day), manifest.to_json())
         put(self.zone, key, manifest.to_json())
         return key
@@ -261,6 +262,19 @@ def test_a_late_writer_behind_the_cursor_is_picked_up(harness: Harness) -> None:
     assert harness.tick() == []
 
 
+def test_entries_of_later_write_dates_are_found_after_days_without_ticks(harness: Harness) -> None:
+    now = datetime.now(UTC)
+    three_days_ago = now - timedelta(days=3)
+    first = harness.write_log_entry(three_days_ago, "1763600000.5", ORDERS, date(2026, 11, 3))
+    assert f"/{three_days_ago:%Y%m%d}/" in first  # one log folder per write date
+    assert requested(harness.tick()) == [(ORDERS, "2026-11-03")]
+    # The daemon was down: entries written yesterday and today sit in two newer date folders.
+    harness.write_log_entry(now - timedelta(days=1), "1763600000.6", ORDERS, date(2026, 11, 4))
+    harness.write_log_entry(now, "1763600000.7", USERS, date(2026, 11, 4))
+    assert sorted(requested(harness.tick())) == [(ORDERS, "2026-11-04"), (USERS, "2026-11-04")]
+    assert harness.tick() == []
+
+
 def test_the_cursor_forgets_keys_behind_the_look_back_window(harness: Harness) -> None:
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     for i in range(3):
@@ -276,7 +290,7 @@ def test_bad_keys_and_days_outside_the_partitions_are_logged_and_skipped(
     harness: Harness,
 ) -> None:
     now = datetime.now(UTC)
-    put(harness.zone, f"{LOG}/garbage.txt", "not a manifest")
+    put(harness.zone, f"{LOG}/{now:%Y%m%d}/garbage.txt", "not a manifest")
     harness.write_log_entry(now, "1763600000.1", ORDERS, date(2025, 6, 1))  # before the start
     harness.write_log_entry(now, "1763600000.2", ORDERS, date.today() + timedelta(days=30))
     harness.write_log_entry(now, "1763600000.3", "unknown_stream", date(2026, 11, 20))
