@@ -15,6 +15,7 @@ import pytest
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import Environment, load_environment
+from plumbing_dagster.io_managers.postgres import pg_connect_info_safe
 from plumbing_dagster.sources.registry import VENDORS
 
 pytest_plugins = ["plumbing_dagster_tests.s3"]
@@ -30,7 +31,7 @@ def postgres_url() -> str:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
         pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_URL.split('@')[-1]} "
+            f"PostgreSQL is not reachable at {pg_connect_info_safe(POSTGRES_URL)} "
             f"(set PLUMBING_TEST_POSTGRES_URL or start it): {exc}",
             pytrace=False,
         )
@@ -50,6 +51,19 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
 def sandbox(tmp_path: Path) -> Environment:
     """The sandbox environment with its data folder in a temporary directory."""
     return load_environment(VENDORS, {"PLUMBING_ENV": "sandbox", "PLUMBING_DATA_DIR": str(tmp_path / "data")})
+
+
+def sandbox_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """The process environment of a sandbox whose instance and data live in `tmp_path`."""
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
+        "PLUMBING_ENV": "sandbox",
+        **env,
+    }
 
 
 def definitions_for(environment: Environment, dag_dir: Path = DEFAULT_DAG_DIR) -> dg.Definitions:

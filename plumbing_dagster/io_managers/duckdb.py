@@ -22,12 +22,12 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import pandas as pd
 import pyarrow as pa
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager
 
 from plumbing_dagster.io_managers import sql
+from plumbing_dagster.io_managers.pandas import PandasViaArrowHandler
 from plumbing_dagster.io_managers.staged import (
     CURRENT_SUFFIX,
     META_CURRENT_VIEW,
@@ -185,22 +185,6 @@ class ArrowDuckDBHandler(DbTypeHandler[pa.Table]):
         return [pa.Table]
 
 
-class PandasDuckDBHandler(DbTypeHandler[pd.DataFrame]):
-    def handle_output(
-        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
-    ) -> Mapping[str, Any]:
-        return ArrowDuckDBHandler().handle_output(
-            context, table_slice, pa.Table.from_pandas(obj, preserve_index=False), connection
-        )
-
-    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pd.DataFrame:
-        return connection.execute(sql.select_statement(table_slice)).to_arrow_table().to_pandas()
-
-    @property
-    def supported_types(self) -> Sequence[type[object]]:
-        return [pd.DataFrame]
-
-
 class TransactionalDuckDbClient(DuckDbClient):
     """dagster-duckdb's client, with outputs written in one transaction and safe first deletes."""
 
@@ -239,7 +223,7 @@ class WarehouseDuckDBIOManager(DuckDBIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [StagedTableDuckDBHandler(), ArrowDuckDBHandler(), PandasDuckDBHandler()]
+        return [StagedTableDuckDBHandler(), ArrowDuckDBHandler(), PandasViaArrowHandler(ArrowDuckDBHandler())]
 
     @staticmethod
     def default_load_type() -> type | None:

@@ -36,7 +36,6 @@ from typing import Any
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc_pg
 import dagster as dg
-import pandas as pd
 import psycopg
 import psycopg.errors
 import pyarrow as pa
@@ -47,6 +46,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field
 
 from plumbing_dagster.io_managers import sql
+from plumbing_dagster.io_managers.pandas import PandasViaArrowHandler
 from plumbing_dagster.io_managers.staged import (
     CURRENT_SUFFIX,
     META_CURRENT_VIEW,
@@ -458,22 +458,6 @@ class ArrowPostgresHandler(DbTypeHandler[pa.Table]):
         return [pa.Table]
 
 
-class PandasPostgresHandler(DbTypeHandler[pd.DataFrame]):
-    def handle_output(
-        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
-    ) -> Mapping[str, Any]:
-        return ArrowPostgresHandler().handle_output(
-            context, table_slice, pa.Table.from_pandas(obj, preserve_index=False), connection
-        )
-
-    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pd.DataFrame:
-        return connection.read_arrow(sql.select_statement(table_slice)).to_pandas()
-
-    @property
-    def supported_types(self) -> Sequence[type[object]]:
-        return [pd.DataFrame]
-
-
 class PostgresClient(DbClient):
     """Opens one transaction per output (see the module docstring); inputs read through ADBC."""
 
@@ -566,7 +550,7 @@ class WarehousePostgresIOManager(dg.ConfigurableIOManagerFactory):
             type_handlers=[
                 StagedTablePostgresHandler(),
                 ArrowPostgresHandler(),
-                PandasPostgresHandler(),
+                PandasViaArrowHandler(ArrowPostgresHandler()),
             ],
             default_load_type=pa.Table,
             io_manager_name="WarehousePostgresIOManager",

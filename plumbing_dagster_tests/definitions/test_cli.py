@@ -1,7 +1,6 @@
 """The commands a data engineer types: validate the code location, materialize a partition."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,23 +12,21 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster_tests.conftest import sandbox_env
 
 REPOSITORY = DEFAULT_DAG_DIR.parent
 BIN = Path(sys.executable).parent
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
-        "PLUMBING_ENV": "sandbox",
-        **env,
-    }
     return subprocess.run(
-        args, cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=300, check=False
+        args,
+        cwd=REPOSITORY,
+        env=sandbox_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -115,7 +112,7 @@ def test_dagster_job_backfill_lands_seven_days_through_the_daemon(tmp_path: Path
 
     (An asset backfill from the UI follows the single-run backfill policy instead: one run.)"""
     home = tmp_path / "dagster_home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text((REPOSITORY / "dagster.yaml").read_text())
     backfill = _run(
         [
@@ -137,12 +134,7 @@ def test_dagster_job_backfill_lands_seven_days_through_the_daemon(tmp_path: Path
     assert backfill.returncode == 0, backfill.stderr[-3000:]
     assert "Launched backfill job" in backfill.stdout + backfill.stderr
 
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
-        "PLUMBING_ENV": "sandbox",
-    }
+    environment = sandbox_env(tmp_path)
     daemon = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-m", "plumbing_dagster.definitions"],
         cwd=REPOSITORY,
@@ -169,14 +161,7 @@ def test_dagster_job_backfill_lands_seven_days_through_the_daemon(tmp_path: Path
 
 
 def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path: Path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    environment = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
-        "PLUMBING_ENV": "sandbox",
-    }
+    environment = sandbox_env(tmp_path)
     runs = [
         subprocess.Popen(
             [

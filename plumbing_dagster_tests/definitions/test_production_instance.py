@@ -1,6 +1,5 @@
 """The documented production instance (deploy/dagster.prod.yaml) on the local Postgres."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import psycopg
 import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster_tests.conftest import sandbox_env
 
 REPOSITORY = DEFAULT_DAG_DIR.parent
 BIN = Path(sys.executable).parent
@@ -29,17 +29,12 @@ def instance_database(postgres_url: str):
 
 
 def test_a_partition_runs_on_the_postgres_backed_instance(tmp_path: Path, instance_database: str):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = Path(sandbox_env(tmp_path)["DAGSTER_HOME"])
     shutil.copyfile(REPOSITORY / "deploy" / "dagster.prod.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        # dagster-postgres runs on SQLAlchemy + psycopg2: say so in the URL (see the yaml).
-        "DAGSTER_POSTGRES_URL": instance_database.replace("postgresql://", "postgresql+psycopg2://", 1),
-        "PLUMBING_ENV": "sandbox",
-        "PLUMBING_DATA_DIR": str(tmp_path / "data"),
-    }
+    # dagster-postgres runs on SQLAlchemy + psycopg2: say so in the URL (see the yaml).
+    env = sandbox_env(
+        tmp_path, DAGSTER_POSTGRES_URL=instance_database.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
     result = subprocess.run(
         [
             str(BIN / "dagster"),

@@ -4,10 +4,8 @@ Postgres comes from PLUMBING_TEST_POSTGRES_URL (default: local trust auth). An u
 fails these tests rather than skipping them: the IO manager is untested otherwise.
 """
 
-import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +27,6 @@ from plumbing_dagster.io_managers.postgres import (
 from plumbing_dagster.io_managers.sql import qualified, quote
 from plumbing_dagster.io_managers.staged import StagedTable, empty_rejected, rejected_schema
 
-URL = os.environ.get("PLUMBING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-10-01")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -37,26 +34,16 @@ RANGE_END = "dagster/asset_partition_range_end"
 Producer = Callable[[dg.AssetExecutionContext], Any]
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    try:
-        with psycopg.connect(URL, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as error:
-        pytest.fail(
-            f"Postgres is unreachable at {pg_connect_info_safe(URL)} "
-            f"(set PLUMBING_TEST_POSTGRES_URL): {str(error).strip()}",
-            pytrace=False,
-        )
-    return URL
+@pytest.fixture
+def pg_url(postgres_url: str) -> str:
+    """The suite's Postgres (conftest: fails, never skips, when unreachable)."""
+    return postgres_url
 
 
 @pytest.fixture
-def schema(pg_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:8]}"
-    yield name
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
+def schema(pg_schema: str) -> str:
+    """A fresh schema, dropped afterwards (conftest)."""
+    return pg_schema
 
 
 def fetch(url: str, statement: str) -> list[tuple[Any, ...]]:
