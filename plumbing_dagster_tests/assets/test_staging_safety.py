@@ -124,3 +124,24 @@ def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
             (1, "x", None),
             (2, "y", 2.5),
         ]
+
+
+def test_a_failed_key_check_blocks_the_mart_downstream_in_the_same_run(sandbox):
+    defs = definitions_for(sandbox)
+    day = DAY.isoformat()
+    everything = [
+        f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in ("orders", "users", "products")
+    ]
+    assert materialize(defs, everything, partition_key=day).success
+    _land_users(sandbox, defs, [_user(1), _user(None, name="No Key")])
+
+    result = materialize(
+        defs, ["staging/shop/users", "marts/shop/order_lines"], partition_key=day, raise_on_error=False
+    )
+    assert not check_results(result)["staging/shop/users:key_unique_and_not_null"].passed
+    assert result.asset_materializations_for_node("staging__shop__users")  # the table was written
+    assert not [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey(["marts", "shop", "order_lines"])
+    ]
