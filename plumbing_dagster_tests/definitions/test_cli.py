@@ -162,6 +162,8 @@ def test_dagster_job_backfill_lands_seven_days_through_the_daemon(tmp_path: Path
 
 def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path: Path):
     environment = sandbox_env(tmp_path)
+    # Create the shared instance's storage first: two processes creating SQLite tables at once race.
+    dg.DagsterInstance.from_ref(InstanceRef.from_dir(environment["DAGSTER_HOME"])).dispose()
     runs = [
         subprocess.Popen(
             [
