@@ -9,6 +9,7 @@ the new files the day's content (see `landing/zone.py`).
 import logging
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.partitions import BACKFILL_POLICY
 from plumbing_dagster.resources import LandingZoneResource, VendorApisResource
 from plumbing_dagster.sources.dlt_source import build_dlt_source
@@ -76,6 +78,25 @@ def _pipeline(vendor: Vendor, pipelines_dir: str, destination: Any) -> dlt.Pipel
     return pipeline
 
 
+def publish_landed_day(
+    zone: LandingZone, source: str, stream: str, day: date, load_ids: Sequence[str], rows: int
+) -> tuple[int, int]:
+    """Make the files dlt just wrote into the day folder the day's content; (rows, files)."""
+    folder = zone.day_folder(source, stream, day)
+    landed = [
+        f
+        for f in zone.list_files(folder)
+        if any(Path(f).name.startswith(f"{load_id}.") for load_id in load_ids)
+    ]
+    if rows and not landed:  # never let a listing problem publish an empty day
+        raise RuntimeError(
+            f"dlt loaded {rows} rows of {source}/{stream} for {day} "
+            f"but no files of load {list(load_ids)} are in {zone.url_of(folder)}"
+        )
+    zone.publish(source, stream, day, ",".join(load_ids) or "empty", landed, rows)
+    return rows, len(landed)
+
+
 def build_raw_assets(
     vendor: Vendor, streams: Sequence[StreamConfig], partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
@@ -127,25 +148,13 @@ def build_raw_assets(
                     trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
                 )
                 for config in selected:
-                    folder = zone.day_folder(vendor.name, config.stream, day)
-                    landed = [
-                        f
-                        for f in zone.list_files(folder)
-                        if any(Path(f).name.startswith(f"{load_id}.") for load_id in load_ids)
-                    ]
-                    count = int(row_counts.get(config.stream, 0))
-                    if count and not landed:  # never let a listing problem publish an empty day
-                        raise RuntimeError(
-                            f"dlt loaded {count} rows of {vendor.name}/{config.stream} for {day} "
-                            f"but no files of load {load_ids} are in {zone.url_of(folder)}"
-                        )
-                    zone.publish(
-                        vendor.name, config.stream, day, ",".join(load_ids) or "empty", landed, count
+                    count, landed = publish_landed_day(
+                        zone, vendor.name, config.stream, day, load_ids, int(row_counts.get(config.stream, 0))
                     )
                     rows[config.stream] += count
-                    files[config.stream] += len(landed)
+                    files[config.stream] += landed
                     context.log.info(
-                        f"landed {vendor.name}/{config.stream} {day}: {count} rows in {len(landed)} file(s)"
+                        f"landed {vendor.name}/{config.stream} {day}: {count} rows in {landed} file(s)"
                     )
 
         for config in selected:
