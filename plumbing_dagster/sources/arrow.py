@@ -9,11 +9,13 @@ Arrow batches also skip dlt's row-by-row normaliser (about 5x faster landing).
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from plumbing_dagster.config.models import FieldSpec
 
@@ -76,9 +78,13 @@ def _dumps(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def records_to_table(records: Sequence[Mapping[str, Any]], fields: Mapping[str, FieldSpec]) -> pa.Table:
+def records_to_table(
+    records: Sequence[Mapping[str, Any]] | pa.Table, fields: Mapping[str, FieldSpec]
+) -> pa.Table:
     """A page of records as an Arrow table with exactly the contract's fields (plus violations)."""
     schema = landing_schema(fields)
+    if isinstance(records, pa.Table):  # parsed straight into Arrow (ArrowPageParser)
+        return _conform(records, schema)
     text_fields = _json_text_fields(fields, schema)
     if text_fields:
         records = [
@@ -107,3 +113,57 @@ def _records_to_table_slow(records: Sequence[Mapping[str, Any]], schema: pa.Sche
         row[VIOLATIONS_COLUMN] = _dumps(violations) if violations else None
         cleaned.append(row)
     return pa.Table.from_pylist(cleaned, schema=schema)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def arrow_parsable(fields: Mapping[str, FieldSpec]) -> bool:
+    """Whether pages of this contract can be parsed straight into Arrow (no field kept as JSON text)."""
+    schema = landing_schema(fields)
+    return not _json_text_fields(fields, schema)
+
+
+class ArrowPageParser:
+    """Parses a JSON page envelope (`{"<records_key>": [...], "<meta>": ...}`) straight into Arrow.
+
+    pyarrow's JSON reader types the records by the contract in C++, without a Python dict per
+    record: about half the time of `json.loads` plus `records_to_table`. Any value that does not fit
+    its field (or an unexpected envelope) returns None, and the caller parses the page the ordinary
+    way, where violations are recorded field by field.
+    """
+
+    def __init__(self, records_key: str, fields: Mapping[str, FieldSpec], meta: Mapping[str, pa.DataType]):
+        self.records_key = records_key
+        record = pa.struct([f for f in landing_schema(fields) if f.name != VIOLATIONS_COLUMN])
+        self.meta = dict(meta)
+        self.envelope = pa.schema(
+            [pa.field(records_key, pa.list_(record)), *(pa.field(k, t) for k, t in self.meta.items())]
+        )
+
+    def parse(self, body: bytes) -> tuple[pa.Table, dict[str, Any]] | None:
+        try:
+            parsed = pa_json.read_json(
+                io.BytesIO(body),
+                # One block for the whole body: a page is one JSON document, however it is laid out.
+                read_options=pa_json.ReadOptions(block_size=max(len(body) + 1, 1 << 16), use_threads=False),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=self.envelope,
+                    unexpected_field_behavior="ignore",
+                    newlines_in_values=True,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+        if parsed.num_rows != 1 or not parsed.column(self.records_key).is_valid()[0].as_py():
+            return None
+        records = parsed.column(self.records_key).chunk(0).values
+        meta = {key: parsed.column(key)[0].as_py() for key in self.meta}
+        return pa.Table.from_struct_array(records), meta

@@ -7,9 +7,7 @@ written, and re-running a day asks the API for exactly that day again.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
-from queue import Full, Queue
 from typing import Any
 
 import dlt
@@ -17,54 +15,12 @@ import pyarrow as pa
 from dlt.extract.source import DltSource
 
 from plumbing_dagster.config.models import StreamConfig
-from plumbing_dagster.sources.arrow import records_to_table
-from plumbing_dagster.sources.vendor import Endpoint, Page, Vendor, Window
+from plumbing_dagster.sources.arrow import arrow_parsable, records_to_table
+from plumbing_dagster.sources.vendor import Endpoint, Vendor, Window
 
 # Pages are gathered into batches of this many rows before dlt writes them: dlt's per-item cost
 # (schema checks, buffer bookkeeping) then falls on a few large tables instead of every page.
 BATCH_ROWS = 50_000
-
-
-_DONE = object()
-
-
-def prefetched(pages: Iterator[Page], depth: int = 4) -> Iterator[Page]:
-    """Iterate `pages` in a background thread, `depth` pages ahead.
-
-    The next request is on the wire while this thread turns the last page into Arrow and dlt
-    writes parquet (which releases the GIL): fetching and landing overlap instead of alternating.
-    """
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        queue.put(page, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            queue.put(exc)
-
-    worker = threading.Thread(target=produce, name="prefetch-pages", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=30)
 
 
 def _stream_batches(
@@ -74,7 +30,11 @@ def _stream_batches(
         raise RuntimeError(f"stream {config.stream!r} was built without a client (specs only)")
     pending: list[pa.Table] = []
     pending_rows = 0
-    for page in prefetched(endpoint.fetch(client, window)):
+    if endpoint.fetch_arrow is not None and arrow_parsable(config.fields):
+        pages = endpoint.fetch_arrow(client, window, config.fields)
+    else:
+        pages = endpoint.fetch(client, window)
+    for page in pages:
         if not page:
             continue
         pending.append(records_to_table(page, config.fields))

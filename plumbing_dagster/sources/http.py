@@ -159,13 +159,16 @@ class ApiClient:
         raise ApiError(self.vendor, method, request_url, last_status, last_problem)
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        response = self.request("GET", url, params=params)
+        return self.parse_json(self.request("GET", url, params=params))
+
+    def parse_json(self, response: httpx.Response) -> Any:
+        """The response's JSON body, or an `ApiError` saying the page is not JSON."""
         try:
             return response.json()
         except ValueError:
             raise ApiError(
                 self.vendor,
-                "GET",
+                response.request.method,
                 _public_url(response.request),
                 response.status_code,
                 f"response is not JSON: {_error_detail(response, 120)}",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from plumbing_dagster.config.models import DestinationSyncMode, SyncMode
+from plumbing_dagster.config.models import DestinationSyncMode, FieldSpec, SyncMode
 from plumbing_dagster.sources.emulator import EmulatorApp
 
 Record = dict[str, Any]
@@ -64,6 +64,8 @@ class Connection:
 
 
 Fetch = Callable[[Any, "Window | None"], Iterator[Page]]
+# Like Fetch, but may yield pages already parsed into Arrow tables of the given contract fields.
+FetchArrow = Callable[[Any, "Window | None", Mapping[str, FieldSpec]], Iterator[Any]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Endpoint:
     sync_modes: tuple[SyncMode, ...]
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ("append", "merge")
     description: str = ""
+    fetch_arrow: FetchArrow | None = None  # optional fast path for large streams
 
 
 @dataclass(frozen=True)

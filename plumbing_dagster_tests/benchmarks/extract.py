@@ -3,9 +3,12 @@
     python -m plumbing_dagster_tests.benchmarks.extract [--orders 200000] [--repeat 2]
 
 Both sides talk to the same emulator over loopback with the same client and page size; the
-emulator runs in its own process, as a real API would. The baseline fetches and parses every
-page and does nothing else. The raw side is the duration of the
-`raw_shop` step of a real Dagster run (contract → Arrow → dlt → parquet → manifest). The day is
+emulator runs in its own process, as a real API would. The baseline fetches every page with the
+shop client and parses it (`json.loads`, the client's ordinary path), nothing else. The raw side
+is the duration of the `raw_shop` step of a real Dagster run (pages parsed straight into Arrow by
+pyarrow's JSON reader → dlt → parquet → manifest). Because that parsing is faster than
+`json.loads`, the raw asset can beat the baseline; so the script also times fetching with the
+Arrow parsing alone and prints that ratio, which is the landing overhead proper. The day is
 generated once before timing so both sides are served from the emulator's cache.
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import load_environment
 from plumbing_dagster.resources import VendorApisResource, VendorConnectionConfig
 from plumbing_dagster.sources.emulator import EmulatorServer
@@ -31,11 +35,19 @@ from plumbing_dagster_tests.conftest import definitions_for
 DAY = date(2026, 10, 14)
 
 
-def fetch_only(url: str) -> tuple[float, int]:
-    """The baseline: every page of the day through the shop client, parsed, nothing else."""
+ORDERS_FIELDS = load_stream_configs(DEFAULT_DAG_DIR)["shop"]["orders"].fields
+
+
+def fetch_only(url: str, arrow: bool) -> tuple[float, int]:
+    """The baseline: every page of the day through the shop client, parsed, nothing else.
+
+    `arrow=False` parses with `json.loads` into dicts (the client's plain path); `arrow=True` parses
+    into Arrow tables of the contract's fields, the way the raw asset asks for them.
+    """
     client = ShopClient(VENDORS["shop"].sandbox_connection(url))
     started = time.perf_counter()
-    rows = sum(len(page) for page in client.iter_orders(Window.for_day(DAY)))
+    pages = client.iter_orders(Window.for_day(DAY), arrow_fields=ORDERS_FIELDS if arrow else None)
+    rows = sum(len(page) for page in pages)
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed, rows
@@ -83,10 +95,13 @@ def main() -> None:
         connections={"shop": VendorConnectionConfig(base_url=url, api_key=connection.api_key)},
     )
 
-    fetch_times, land_times = [], []
+    fetch_times, dict_times, land_times = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for attempt in range(args.repeat):
-            seconds, rows = fetch_only(url)
+            seconds, rows = fetch_only(url, arrow=False)
+            assert rows == expected, (rows, expected)
+            dict_times.append(seconds)
+            seconds, rows = fetch_only(url, arrow=True)
             assert rows == expected, (rows, expected)
             fetch_times.append(seconds)
             seconds, rows = land_with_raw_asset(apis, Path(tmp) / f"run{attempt}")
@@ -95,12 +110,15 @@ def main() -> None:
     stop.set()
     child.join(timeout=10)
 
-    fetch, land = statistics.median(fetch_times), statistics.median(land_times)
+    arrow, land = statistics.median(fetch_times), statistics.median(land_times)
+    dicts = statistics.median(dict_times)
     out = sys.stdout
     out.write(f"orders in the day: {expected}\n")
-    out.write(f"fetch and parse only: {fetch:.2f} s ({expected / fetch:,.0f} rows/s) {fetch_times}\n")
-    out.write(f"raw asset (land parquet): {land:.2f} s ({expected / land:,.0f} rows/s) {land_times}\n")
-    out.write(f"extract: ratio {land / fetch:.2f} (target <= 1.5)\n")
+    out.write(f"fetch + parse with json.loads (baseline): {dicts:.2f} s ({expected / dicts:,.0f} rows/s)\n")
+    out.write(f"fetch + parse into Arrow only:           {arrow:.2f} s ({expected / arrow:,.0f} rows/s)\n")
+    out.write(f"raw asset (land parquet):                {land:.2f} s ({expected / land:,.0f} rows/s)\n")
+    out.write(f"landing overhead over Arrow parsing: ratio {land / arrow:.2f}\n")
+    out.write(f"extract: ratio {land / dicts:.2f} (target <= 1.5)\n")
 
 
 if __name__ == "__main__":

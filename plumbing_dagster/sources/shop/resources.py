@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+import pyarrow as pa
+
+from plumbing_dagster.config.models import FieldSpec
 from plumbing_dagster.sources.shop.client import ShopClient
 from plumbing_dagster.sources.vendor import Endpoint, Page, Window
 
@@ -12,6 +15,13 @@ from plumbing_dagster.sources.vendor import Endpoint, Page, Window
 def _fetch_orders(client: ShopClient, window: Window | None) -> Iterator[Page]:
     # The API filters on updated_at itself, so the partition window goes straight into the query.
     return client.iter_orders(window)
+
+
+def _fetch_orders_arrow(
+    client: ShopClient, window: Window | None, fields: Mapping[str, FieldSpec]
+) -> Iterator[Page | pa.Table]:
+    # Orders are the big stream: pages go straight into Arrow (see ArrowPageParser).
+    return client.iter_orders(window, arrow_fields=fields)
 
 
 def _fetch_users(client: ShopClient, window: Window | None) -> Iterator[Page]:
@@ -27,6 +37,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "orders": Endpoint(
         name="orders",
         fetch=_fetch_orders,
+        fetch_arrow=_fetch_orders_arrow,
         primary_key=("id",),
         cursor_field="updated_at",
         sync_modes=("incremental",),
