@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -12,10 +13,12 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster.sources.shop import ShopEmulator
 from plumbing_dagster_tests.conftest import sandbox_env
 
 REPOSITORY = DEFAULT_DAG_DIR.parent
 BIN = Path(sys.executable).parent
+MATERIALIZE = [str(BIN / "dagster"), "asset", "materialize", "-m", "plumbing_dagster.definitions"]
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -52,11 +55,7 @@ def test_unknown_environment_fails_at_load(tmp_path: Path):
 @pytest.mark.parametrize("runs", [2])
 def test_materialize_a_partition_from_the_command_line_twice(tmp_path: Path, runs: int):
     command = [
-        str(BIN / "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "plumbing_dagster.definitions",
+        *MATERIALIZE,
         "--select",
         "raw/shop/orders,staging/shop/orders",
         "--partition",
@@ -70,7 +69,11 @@ def test_materialize_a_partition_from_the_command_line_twice(tmp_path: Path, run
             tables.append(conn.execute("SELECT * FROM shop.orders ORDER BY id").fetchall())
     day = tmp_path / "data" / "landing" / "shop" / "orders" / "year=2026" / "month=11" / "day=01"
     assert len(list(day.glob("*.parquet"))) == 1
-    assert len(tables[0]) > 1000
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    expected = ShopEmulator().orders_updated_between(start, start + timedelta(days=1))
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM shop.orders ORDER BY id").fetchall()]
+    assert ids == sorted(order["id"] for order in expected) and len(ids) > 1000
     assert tables[0] == tables[1]
 
 
@@ -89,11 +92,7 @@ def _day_folders(tmp_path: Path) -> list[str]:
 def test_a_seven_day_range_from_the_command_line_is_one_run(tmp_path: Path):
     result = _run(
         [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "plumbing_dagster.definitions",
+            *MATERIALIZE,
             "--select",
             "raw/shop/orders,staging/shop/orders",
             "--partition-range",
@@ -167,11 +166,7 @@ def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path
     runs = [
         subprocess.Popen(
             [
-                str(BIN / "dagster"),
-                "asset",
-                "materialize",
-                "-m",
-                "plumbing_dagster.definitions",
+                *MATERIALIZE,
                 "--select",
                 "raw/shop/orders,raw/shop/users",
                 "--partition",
