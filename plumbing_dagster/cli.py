@@ -65,12 +65,14 @@ def sandbox(host: str, port: int) -> None:
     """Start `dagster dev` with the repository's instance config in `.dagster_home/`."""
     home = Path(os.environ.get("DAGSTER_HOME") or REPOSITORY / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
+    # The repository's dagster.yaml is the instance config: copied on every start so edits apply.
+    shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("PLUMBING_ENV", "sandbox")
     os.chdir(REPOSITORY)  # the sandbox's data/ folder lives in the repository
-    dagster = shutil.which("dagster") or "dagster"
+    # The `dagster` of this environment, even when its bin folder is not on PATH.
+    beside = Path(sys.executable).parent / "dagster"
+    dagster = str(beside) if beside.exists() else shutil.which("dagster") or "dagster"
     logger.info("Dagster UI on http://%s:%d (DAGSTER_HOME=%s)", host, port, home)
     os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])
 

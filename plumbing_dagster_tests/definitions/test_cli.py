@@ -1,9 +1,13 @@
 """The commands a data engineer types: validate the code location, materialize a partition."""
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -192,3 +196,44 @@ def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path
             )
             assert manifest["rows"] > 0 and len(manifest["files"]) == 1
             assert (landing / manifest["files"][0]).exists()
+
+
+def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
+    """`plumbing sandbox` (the README's first command, after `uv run`) answers on its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = sandbox_env(tmp_path)
+    server = subprocess.Popen(
+        [str(BIN / "plumbing"), "sandbox", "--port", str(port)],
+        cwd=REPOSITORY,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # dagster dev starts a webserver, a daemon and a code server
+    )
+    try:
+        deadline = time.monotonic() + 150
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                with urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"http://127.0.0.1:{port}/graphql",
+                        data=json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode(),
+                        headers={"Content-Type": "application/json"},
+                    ),
+                    timeout=5,
+                ) as response:
+                    answer = json.loads(response.read())
+            except (OSError, ValueError):
+                time.sleep(2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    assert answer is not None, "the Dagster UI did not answer"
+    keys = {"/".join(node["assetKey"]["path"]) for node in answer["data"]["assetNodes"]}
+    assert {"raw/shop/orders", "staging/jortt/invoices", "marts/shop/order_lines"} <= keys
+    assert (Path(environment["DAGSTER_HOME"]) / "dagster.yaml").read_text() == (
+        REPOSITORY / "dagster.yaml"
+    ).read_text()
