@@ -6,8 +6,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
+from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster_tests.conftest import sandbox_env
@@ -28,7 +30,9 @@ def instance_database(postgres_url: str):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_a_partition_runs_on_the_postgres_backed_instance(tmp_path: Path, instance_database: str):
+def test_a_partition_runs_on_the_postgres_backed_instance(
+    tmp_path: Path, instance_database: str, monkeypatch: pytest.MonkeyPatch
+):
     home = Path(sandbox_env(tmp_path)["DAGSTER_HOME"])
     shutil.copyfile(REPOSITORY / "deploy" / "dagster.prod.yaml", home / "dagster.yaml")
     # dagster-postgres runs on SQLAlchemy + psycopg2: say so in the URL (see the yaml).
@@ -61,7 +65,19 @@ def test_a_partition_runs_on_the_postgres_backed_instance(tmp_path: Path, instan
             "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
             "AND partition = '2026-11-01'"
         ).fetchone()[0]
-        limits = conn.execute("SELECT count(*) FROM concurrency_limits").fetchone()[0]
     assert runs == [("SUCCESS",)]
     assert materialized == 2  # raw/shop/products and staging/shop/products, stored in Postgres
-    assert limits >= 0  # the concurrency tables exist: pools are enforced by this instance
+
+    # The same instance config gives the run queue and the pools the README promises.
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", env["DAGSTER_POSTGRES_URL"])
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    try:
+        concurrency = instance.get_concurrency_config()
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert concurrency.run_queue_config.max_concurrent_runs == 6
+        assert concurrency.run_queue_config.tag_concurrency_limits == [
+            {"key": "dagster/backfill", "limit": 3}
+        ]
+        assert concurrency.pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
