@@ -57,6 +57,7 @@ from plumbing_dagster.io_managers.staged import (
     StagedTable,
     key_columns,
 )
+from plumbing_dagster.sources.arrow import is_nested_type
 
 # Rows per CSV chunk (~1.5 MB here): the server parses one while the next is encoded.
 COPY_CHUNK_ROWS = 16_384
@@ -160,18 +161,6 @@ def query_arrow(url: str, statement: str, params: Sequence[Any] | None = None) -
 # --- Arrow -> Postgres ---------------------------------------------------------------------
 
 
-def _is_nested(arrow_type: pa.DataType) -> bool:
-    return (
-        pa.types.is_list(arrow_type)
-        or pa.types.is_large_list(arrow_type)
-        or pa.types.is_fixed_size_list(arrow_type)
-        or pa.types.is_list_view(arrow_type)
-        or pa.types.is_large_list_view(arrow_type)
-        or pa.types.is_struct(arrow_type)
-        or pa.types.is_map(arrow_type)
-    )
-
-
 def postgres_type(arrow_type: pa.DataType) -> str:
     """The column type a new Arrow column gets in Postgres."""
     if isinstance(arrow_type, pa.ExtensionType):
@@ -215,7 +204,7 @@ def postgres_type(arrow_type: pa.DataType) -> str:
         return "timestamptz" if arrow_type.tz else "timestamp"
     if pa.types.is_time(arrow_type):
         return "time"
-    if _is_nested(arrow_type):
+    if is_nested_type(arrow_type):
         return "jsonb"
     raise TypeError(f"no Postgres column type for Arrow type {arrow_type}")
 
@@ -253,7 +242,7 @@ def _copyable_column(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
         return column.cast(pa.float32())
     if pa.types.is_string_view(arrow_type):
         return column.cast(pa.string())
-    if _is_nested(arrow_type):
+    if is_nested_type(arrow_type):
         return _json_text(column)
     if (
         pa.types.is_binary(arrow_type)

@@ -23,7 +23,7 @@ import pyarrow as pa
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
 from plumbing_dagster.landing.listing import list_after
 from plumbing_dagster.landing.zone import LandingZone
-from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, landing_type
+from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, is_nested_type, landing_type
 
 # v1: _airbyte_raw_id, _extracted_at, _generation_id, _meta; before v1: _ab_id, _emitted_at.
 AIRBYTE_COLUMN_PREFIX = "_airbyte_"
@@ -116,7 +116,7 @@ def _to_landing_type(
 ) -> pa.ChunkedArray | pa.Array:
     if column.type == target:
         return column
-    if target == pa.string() and spec.is_nested and _is_nested_arrow(column.type):
+    if target == pa.string() and spec.is_nested and is_nested_type(column.type):
         # Airbyte typed an object/array we land as JSON text: serialise it the way landing does.
         return pa.array([_dumps(v) for v in column.to_pylist()], pa.string())
     if _castable(column.type, target, spec):
@@ -145,16 +145,7 @@ def _castable(source: pa.DataType, target: pa.DataType, spec: FieldSpec) -> bool
         return any(check(source) for check in numeric)
     if pa.types.is_boolean(target):
         return pa.types.is_boolean(source)
-    return _is_nested_arrow(source) and _is_nested_arrow(target)
-
-
-def _is_nested_arrow(data_type: pa.DataType) -> bool:
-    return (
-        pa.types.is_struct(data_type)
-        or pa.types.is_list(data_type)
-        or pa.types.is_large_list(data_type)
-        or pa.types.is_map(data_type)
-    )
+    return is_nested_type(source) and is_nested_type(target)
 
 
 def _fit_values(

@@ -30,6 +30,19 @@ _SCALARS: dict[str, pa.DataType] = {
 }
 
 
+def is_nested_type(arrow_type: pa.DataType) -> bool:
+    """Lists, structs and maps: values Postgres keeps as jsonb and landing as nested columns."""
+    return (
+        pa.types.is_list(arrow_type)
+        or pa.types.is_large_list(arrow_type)
+        or pa.types.is_fixed_size_list(arrow_type)
+        or pa.types.is_list_view(arrow_type)
+        or pa.types.is_large_list_view(arrow_type)
+        or pa.types.is_struct(arrow_type)
+        or pa.types.is_map(arrow_type)
+    )
+
+
 def landing_type(spec: FieldSpec) -> pa.DataType:
     """Arrow type a field lands as. Nested fields with a full shape stay nested; others are JSON text."""
     base = spec.base_type

@@ -5,21 +5,14 @@ from plumbing_dagster_tests.assets.helpers import day_window, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
 DAY = "2026-11-01"
+SHOP_STREAMS = [f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in ("orders", "users", "products")]
 
 
 def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
     defs = definitions_for(sandbox)
     result = materialize(
         defs,
-        [
-            "raw/shop/orders",
-            "raw/shop/users",
-            "raw/shop/products",
-            "staging/shop/orders",
-            "staging/shop/users",
-            "staging/shop/products",
-            "marts/shop/order_lines",
-        ],
+        [*SHOP_STREAMS, "marts/shop/order_lines"],
         partition_key=DAY,
     )
     assert result.success
@@ -53,15 +46,7 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
 
 def test_referential_integrity_fails_when_a_product_is_missing(sandbox):
     defs = definitions_for(sandbox)
-    streams = [
-        "raw/shop/orders",
-        "raw/shop/users",
-        "raw/shop/products",
-        "staging/shop/orders",
-        "staging/shop/users",
-        "staging/shop/products",
-    ]
-    assert materialize(defs, streams, partition_key=DAY).success
+    assert materialize(defs, SHOP_STREAMS, partition_key=DAY).success
     import duckdb
 
     with duckdb.connect(sandbox.duckdb_path) as conn:

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.io_managers import duckdb as duckdb_io
 from plumbing_dagster.sources.arrow import landing_schema
 from plumbing_dagster_tests.assets.helpers import warehouse_rows
@@ -17,13 +18,7 @@ DAY = date(2026, 11, 3)
 
 def _land_users(sandbox, defs, records: list[dict]) -> None:
     """Put a day of users into the landing zone the way a raw run does (files + manifest)."""
-    config = next(s for s in [*defs.assets] if dg.AssetKey(["staging", "shop", "users"]) in s.keys)
-    del config  # only to make sure the asset exists in the definitions
-    from plumbing_dagster.config import load_stream_configs
-
-    fields = load_stream_configs(__import__("plumbing_dagster").config.DEFAULT_DAG_DIR)["shop"][
-        "users"
-    ].fields
+    fields = load_stream_configs(DEFAULT_DAG_DIR)["shop"]["users"].fields
     zone = sandbox.landing.zone()
     folder = zone.day_folder("shop", "users", DAY)
     zone.fs.makedirs(zone.path(folder), exist_ok=True)

@@ -1,5 +1,7 @@
 """What the code location exposes, and how environments are chosen."""
 
+from datetime import datetime
+
 import dagster as dg
 import pytest
 
@@ -49,9 +51,7 @@ def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfill
 def test_schedule_runs_yesterdays_partition(sandbox):
     defs = definitions_for(sandbox)
     schedule = defs.get_repository_def().get_schedule_def("shop_daily_schedule")
-    context = dg.build_schedule_context(
-        scheduled_execution_time=__import__("datetime").datetime(2026, 11, 23, 1, 0)
-    )
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 23, 1, 0))
     request = schedule(context)
     assert request.partition_key == "2026-11-22"
 
