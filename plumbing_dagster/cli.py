@@ -1,7 +1,9 @@
 """`plumbing` command line.
 
-plumbing sandbox                                   the Dagster UI on the offline sandbox
-plumbing discover <source> [stream] [--sample-limit N]   write dag/sources/<source>/<stream>.json
+plumbing sandbox                                          the Dagster UI on the offline sandbox
+plumbing discover <source> [stream] [--sample-limit N]    write dag/sources/<source>/<stream>.json
+plumbing preview <source> <stream> [--day D] [--limit N]  fetch and type one day, write nothing
+plumbing new-source <name>                                scaffold a vendor folder and its dag/ files
 """
 
 from __future__ import annotations
@@ -11,54 +13,73 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
-from plumbing_dagster.discovery import discover_stream, write_discovered
-from plumbing_dagster.environments import load_environment
-from plumbing_dagster.sources.registry import VENDORS
-from plumbing_dagster.sources.vendor import Record, Vendor, VendorClient
 
 logger = logging.getLogger("plumbing")
+REPOSITORY = DEFAULT_DAG_DIR.parent
 
 
-@contextmanager
-def _client(vendor: Vendor) -> Iterator[VendorClient]:
-    environment = load_environment(VENDORS)
-    vendor_apis = environment.vendor_apis
-    if environment.name == "prod":  # resolve dg.EnvVar values for use outside a run
-        vendor_apis = vendor_apis.process_config_and_initialize()
-    with vendor_apis.open(vendor) as client:
-        yield client
+def _vendor(source: str):  # noqa: ANN202 - the registry imports every vendor; only on use
+    from plumbing_dagster.sources.registry import VENDORS
 
-
-def _records(pages: Iterator[list[Record]]) -> Iterator[Record]:
-    for page in pages:
-        yield from page
-
-
-def discover(source: str, stream: str | None, sample_limit: int, dag_dir: Path) -> list[Path]:
     vendor = VENDORS.get(source)
     if vendor is None:
         raise SystemExit(f"unknown source {source!r}; known: {', '.join(sorted(VENDORS))}")
+    return vendor
+
+
+def discover(source: str, stream: str | None, sample_limit: int, dag_dir: Path) -> list[Path]:
+    from plumbing_dagster.discovery import discovered_stream, sampled_fields, write_discovered
+    from plumbing_dagster.environments import load_environment
+    from plumbing_dagster.kit import Extract
+    from plumbing_dagster.preview import open_client
+
+    vendor = _vendor(source)
     names = [stream] if stream else list(vendor.endpoints)
     unknown = [n for n in names if n not in vendor.endpoints]
     if unknown:
         raise SystemExit(f"{source} has no stream {unknown[0]!r}; it has: {', '.join(vendor.endpoints)}")
     written = []
-    with _client(vendor) as client:
+    with open_client(vendor, load_environment({source: vendor})) as client:
         for name in names:
             endpoint = vendor.endpoints[name]
-            discovered = discover_stream(endpoint, _records(endpoint.fetch(client, None)), sample_limit)
-            path = write_discovered(dag_dir, source, discovered)
-            logger.info("wrote %s (%d fields)", path, len(discovered.fields))
+            if endpoint.describe is not None:
+                fields = dict(endpoint.describe(client, None))
+            else:
+                records = (r for page in endpoint.fetch(client, Extract(None)) for r in page)
+                fields = sampled_fields(endpoint, records, sample_limit)
+            path = write_discovered(dag_dir, source, discovered_stream(endpoint, fields))
+            logger.info("wrote %s (%d fields)", path, len(fields))
             written.append(path)
     return written
 
 
-REPOSITORY = DEFAULT_DAG_DIR.parent
+def preview(source: str, stream: str, day: date, limit: int, dag_dir: Path) -> None:
+    from plumbing_dagster.config import load_stream_configs
+    from plumbing_dagster.environments import load_environment
+    from plumbing_dagster.preview import open_client, preview_stream, report
+
+    vendor = _vendor(source)
+    configs = load_stream_configs(dag_dir, {source: vendor}).get(source, {})
+    if stream not in configs:
+        raise SystemExit(
+            f"no selected stream {stream!r} in {dag_dir / 'streams' / source}; have: {', '.join(configs)}"
+        )
+    environment = load_environment({source: vendor})
+    with open_client(vendor, environment) as client:
+        result = preview_stream(vendor, configs[stream], day, environment, client)
+    sys.stdout.write("\n".join(report(result, limit)) + "\n")
+
+
+def new_source(name: str, dag_dir: Path) -> None:
+    from plumbing_dagster.scaffold import scaffold_source
+
+    for path in scaffold_source(name, dag_dir):
+        logger.info("wrote %s", path)
 
 
 def sandbox(host: str, port: int) -> None:
@@ -77,16 +98,35 @@ def sandbox(host: str, port: int) -> None:
     os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="plumbing", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    discover_cmd = commands.add_parser(
-        "discover", help="sample a source and write dag/sources/<source>/<stream>.json"
+    parser = argparse.ArgumentParser(
+        prog="plumbing", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
+    commands = parser.add_subparsers(dest="command", required=True)
+    discover_cmd = commands.add_parser("discover", help="write dag/sources/<source>/<stream>.json")
     discover_cmd.add_argument("source")
     discover_cmd.add_argument("stream", nargs="?")
     discover_cmd.add_argument("--sample-limit", type=int, default=500)
     discover_cmd.add_argument("--dag-dir", type=Path, default=DEFAULT_DAG_DIR)
+    preview_cmd = commands.add_parser("preview", help="fetch and type one day of a stream; write nothing")
+    preview_cmd.add_argument("source")
+    preview_cmd.add_argument("stream")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    preview_cmd.add_argument("--day", type=_day, default=yesterday, help="UTC day (default: yesterday)")
+    preview_cmd.add_argument("--limit", type=int, default=20, help="rows to show (default: 20)")
+    preview_cmd.add_argument("--dag-dir", type=Path, default=DEFAULT_DAG_DIR)
+    new_cmd = commands.add_parser(
+        "new-source", help="scaffold plumbing_dagster/sources/<name> and its dag/ files"
+    )
+    new_cmd.add_argument("name")
+    new_cmd.add_argument("--dag-dir", type=Path, default=DEFAULT_DAG_DIR)
     sandbox_cmd = commands.add_parser("sandbox", help="start the Dagster UI on the offline sandbox")
     sandbox_cmd.add_argument("--host", default="127.0.0.1")
     sandbox_cmd.add_argument("--port", type=int, default=3000)
@@ -95,8 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     if args.command == "sandbox":
         sandbox(args.host, args.port)
-    else:
+    elif args.command == "discover":
         discover(args.source, args.stream, args.sample_limit, args.dag_dir)
+    elif args.command == "preview":
+        preview(args.source, args.stream, args.day, args.limit, args.dag_dir)
+    else:
+        new_source(args.name, args.dag_dir)
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Schema discovery (the seed 004 workflow): sample a stream's records, infer JSON-schema field
-types, and write `dag/sources/<source>/<stream>.json`."""
+"""Schema discovery (the seed 004 workflow): write `dag/sources/<source>/<stream>.json` from the
+endpoint's facts (sync modes, key, cursors) and its field types — described by the vendor where
+the endpoint can ask (`Endpoint.describe`), else inferred from a sample of records."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from plumbing_dagster.config.models import IDENTIFIER, DiscoveredStream
-from plumbing_dagster.sources.vendor import Endpoint, Record
+from plumbing_dagster.config.loader import catalog_entry_facts
+from plumbing_dagster.config.models import IDENTIFIER, DiscoveredStream, FieldSpec
+from plumbing_dagster.kit import Endpoint, Record
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,8 @@ def _infer_fields(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return fields
 
 
-def discover_stream(endpoint: Endpoint, records: Iterable[Record], sample_limit: int) -> DiscoveredStream:
+def sampled_fields(endpoint: Endpoint, records: Iterable[Record], sample_limit: int) -> dict[str, Any]:
+    """JSON-schema field types inferred from up to `sample_limit` records."""
     sample = list(islice(records, sample_limit))
     if not sample:
         raise ValueError(f"stream {endpoint.name!r} returned no records to sample")
@@ -110,19 +113,17 @@ def discover_stream(endpoint: Endpoint, records: Iterable[Record], sample_limit:
     for name, spec in fields.items():
         if sum(1 for r in sample if r.get(name) is not None) < len(sample) and "null" not in _types(spec):
             spec["type"] = ["null", spec["type"]]
+    return fields
+
+
+def discovered_stream(endpoint: Endpoint, fields: Mapping[str, Any]) -> DiscoveredStream:
+    """The catalog entry: the endpoint's facts and the fields (JSON schema or `FieldSpec`s)."""
+    as_json = {
+        name: spec.model_dump(mode="json", exclude_none=True) if isinstance(spec, FieldSpec) else spec
+        for name, spec in fields.items()
+    }
     return DiscoveredStream.model_validate(
-        {
-            "stream": endpoint.name,
-            "options": {
-                "sync_modes": list(endpoint.sync_modes),
-                "destination_sync_modes": list(endpoint.destination_sync_modes),
-            },
-            "defaults": {
-                "primary_key": [[k] for k in endpoint.primary_key],
-                "cursor_field": [endpoint.cursor_field] if endpoint.cursor_field else [],
-            },
-            "fields": dict(sorted(fields.items())),
-        }
+        {"stream": endpoint.name, **catalog_entry_facts(endpoint), "fields": dict(sorted(as_json.items()))}
     )
 
 

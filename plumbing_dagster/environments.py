@@ -17,19 +17,15 @@ from typing import Any
 
 import dagster as dg
 
-from plumbing_dagster.resources import (
-    LandingZoneResource,
-    VendorApisResource,
-    VendorConnectionConfig,
-)
-from plumbing_dagster.sources.vendor import Vendor
+from plumbing_dagster.kit import Vendor
+from plumbing_dagster.resources import LandingZoneResource, VendorApisResource, WarehouseResource
 
 logger = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("sandbox", "prod")
 
 
-class EnvironmentError_(ValueError):
+class EnvironmentSettingsError(ValueError):
     """The environment settings are unusable; the message says which variable and why."""
 
 
@@ -38,18 +34,26 @@ class Environment:
     name: str
     landing: LandingZoneResource
     vendor_apis: VendorApisResource
-    duckdb_path: str
-    postgres_url: Any  # str | dg.EnvVar | None
+    # Warehouse name -> its one setting: the DuckDB file, the Postgres URL (a dg.EnvVar).
+    warehouses: dict[str, Any]
+    # Where a stream whose warehouse this environment lacks goes instead (logged); None: an error.
+    fallback_warehouse: str | None = None
+    # Run a job's steps in one process (seconds instead of one interpreter start per step on a
+    # small machine); otherwise Dagster's default multiprocess executor.
+    in_process: bool = False
 
     @property
-    def has_postgres(self) -> bool:
-        return self.postgres_url is not None
+    def duckdb_path(self) -> str:
+        return self.warehouses["duckdb"]
+
+    def warehouse_reader(self) -> WarehouseResource:
+        return WarehouseResource(settings=dict(self.warehouses))
 
 
 def _landing_from_env(env: Mapping[str, str], default_url: str | None) -> LandingZoneResource:
     url = env.get("PLUMBING_LANDING_URL") or default_url
     if not url:
-        raise EnvironmentError_("PLUMBING_LANDING_URL is not set (e.g. s3://landing/raw)")
+        raise EnvironmentSettingsError("PLUMBING_LANDING_URL is not set (e.g. s3://landing/raw)")
     if not url.startswith(("s3://", "s3a://")):
         return LandingZoneResource(url=url)
     # S3 settings are resolved at run time so the secret never enters the definitions.
@@ -62,12 +66,18 @@ def _landing_from_env(env: Mapping[str, str], default_url: str | None) -> Landin
     )
 
 
-def _prod_connections(vendors: Mapping[str, Vendor]) -> dict[str, VendorConnectionConfig]:
-    return {
-        name: VendorConnectionConfig(**{field: dg.EnvVar(var) for field, var in vendor.prod_env.items()})
-        for name, vendor in vendors.items()
-        if vendor.prod_env
-    }
+def _prod_connections(vendors: Mapping[str, Vendor], env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each vendor's settings as `dg.EnvVar`s, resolved at run time: required ones always (a run
+    then fails naming the unset variable), optional ones when their variable is set."""
+    connections: dict[str, dict[str, Any]] = {}
+    for name, vendor in vendors.items():
+        required = set(vendor.connection.required())
+        connections[name] = {
+            field: dg.EnvVar(variable)
+            for field, variable in vendor.connection.env_vars().items()
+            if field in required or env.get(variable)
+        }
+    return connections
 
 
 def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | None = None) -> Environment:
@@ -75,10 +85,10 @@ def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | Non
     env = os.environ if env is None else env
     name = env.get("PLUMBING_ENV", "sandbox")
     if name not in ENVIRONMENTS:
-        raise EnvironmentError_(
+        raise EnvironmentSettingsError(
             f"PLUMBING_ENV={name!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
         )
-    postgres_url: Any = dg.EnvVar("PLUMBING_POSTGRES_URL") if env.get("PLUMBING_POSTGRES_URL") else None
+    postgres = {"postgres": dg.EnvVar("PLUMBING_POSTGRES_URL")} if env.get("PLUMBING_POSTGRES_URL") else {}
     if name == "sandbox":
         data_dir = Path(env.get("PLUMBING_DATA_DIR", "data")).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)  # DuckDB creates its file, not its folder
@@ -86,13 +96,13 @@ def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | Non
             name=name,
             landing=_landing_from_env(env, str(data_dir / "landing")),
             vendor_apis=VendorApisResource(sandbox=True),
-            duckdb_path=str(data_dir / "warehouse.duckdb"),
-            postgres_url=postgres_url,
+            warehouses={"duckdb": str(data_dir / "warehouse.duckdb"), **postgres},
+            fallback_warehouse="duckdb",
+            in_process=True,
         )
     return Environment(
         name=name,
         landing=_landing_from_env(env, None),
-        vendor_apis=VendorApisResource(sandbox=False, connections=_prod_connections(vendors)),
-        duckdb_path=env.get("PLUMBING_DUCKDB_PATH", "warehouse.duckdb"),
-        postgres_url=postgres_url,
+        vendor_apis=VendorApisResource(sandbox=False, connections=_prod_connections(vendors, env)),
+        warehouses={"duckdb": env.get("PLUMBING_DUCKDB_PATH", "warehouse.duckdb"), **postgres},
     )

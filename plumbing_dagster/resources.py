@@ -17,10 +17,10 @@ import pendulum
 import pyarrow as pa
 from pydantic import Field
 
-from plumbing_dagster.io_managers.duckdb import connect_duckdb
+from plumbing_dagster.kit import Vendor, VendorClient
+from plumbing_dagster.kit.emulator import EmulatorServer
 from plumbing_dagster.landing import LandingZone
-from plumbing_dagster.sources.emulator import EmulatorServer
-from plumbing_dagster.sources.vendor import Connection, Vendor, VendorClient
+from plumbing_dagster.warehouses import WAREHOUSES, Warehouse
 
 logger = logging.getLogger(__name__)
 
@@ -74,72 +74,60 @@ class LandingZoneResource(dg.ConfigurableResource):
         )
 
 
-class VendorConnectionConfig(dg.Config):
-    """How to reach one vendor in production; which fields matter depends on the vendor."""
-
-    base_url: str
-    token_url: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    api_key: str | None = None
-    username: str | None = None
-    password: str | None = None
-
-
 class VendorApisResource(dg.ConfigurableResource):
     """Opens clients for vendor APIs.
 
-    A vendor without a configured connection is served by its emulator on loopback when
-    `sandbox` is true (the sandbox environment); otherwise that is a configuration error.
+    `connections` holds each vendor's connection settings by field name (values or `dg.EnvVar`;
+    the fields are the vendor's own, see `sources/<vendor>/connection.py`). A vendor without a
+    configured connection is served by its emulator on loopback when `sandbox` is true (the sandbox
+    environment); otherwise that is a configuration error.
     """
 
     sandbox: bool = True
-    connections: dict[str, VendorConnectionConfig] = Field(default_factory=dict)
+    connections: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @contextmanager
     def open(self, vendor: Vendor) -> Iterator[VendorClient]:
         configured = self.connections.get(vendor.name)
         if configured is not None:
-            client = vendor.connect(Connection(**configured.model_dump()))
-            try:
+            with _closing(vendor.connect(vendor.connection.from_values(configured))) as client:
                 yield client
-            finally:
-                client.close()
             return
         if not self.sandbox:
             raise dg.DagsterInvariantViolationError(
-                f"no connection configured for vendor {vendor.name!r}; see README 'Configuration for prod'"
+                f"no connection configured for vendor {vendor.name!r}; see README, 'Environments'"
             )
-        with EmulatorServer(vendor.make_emulator()) as server:
+        with EmulatorServer(vendor.emulator()) as server:
             logger.info("sandbox: %s served by its emulator at %s", vendor.name, server.url)
-            client = vendor.connect(vendor.sandbox_connection(server.url))
-            try:
+            with _closing(vendor.connect(vendor.sandbox_connection(server.url))) as client:
                 yield client
-            finally:
-                client.close()
+
+
+@contextmanager
+def _closing(client: VendorClient) -> Iterator[VendorClient]:
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Read access to the warehouses for asset checks and marts (writes go through IO managers)."""
+    """Read access to the warehouses for asset checks and marts (writes go through IO managers).
 
-    duckdb_path: str
-    postgres_url: str | None = None
+    `settings` holds each warehouse's one setting by name: the DuckDB file, the Postgres URL."""
+
+    settings: dict[str, str]
+
+    def get(self, name: str) -> Warehouse:
+        if name not in self.settings:
+            raise dg.DagsterInvariantViolationError(
+                f"warehouse {name!r} is not configured in this environment (configured: "
+                f"{', '.join(sorted(self.settings)) or 'none'})"
+            )
+        return WAREHOUSES[name](self.settings[name])
 
     def query(self, warehouse: str, statement: str) -> pa.Table:
-        if warehouse == "duckdb":
-            with connect_duckdb(self.duckdb_path) as conn:
-                return conn.sql(statement).to_arrow_table()
-        if warehouse == "postgres":
-            if not self.postgres_url:
-                raise dg.DagsterInvariantViolationError("no Postgres URL configured (PLUMBING_POSTGRES_URL)")
-            from plumbing_dagster.io_managers.postgres import query_arrow
-
-            return query_arrow(self.postgres_url, statement)
-        raise ValueError(f"unknown warehouse {warehouse!r}")
-
-    def scalar(self, warehouse: str, statement: str) -> Any:
-        table = self.query(warehouse, statement)
-        return table.column(0)[0].as_py() if table.num_rows else None
+        return self.get(warehouse).query(statement)
 
     def rows(self, warehouse: str, statement: str) -> list[Mapping[str, Any]]:
         return self.query(warehouse, statement).to_pylist()

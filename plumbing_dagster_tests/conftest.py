@@ -15,8 +15,8 @@ import pytest
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import Environment, load_environment
-from plumbing_dagster.io_managers.postgres import pg_connect_info_safe
 from plumbing_dagster.sources.registry import VENDORS
+from plumbing_dagster.warehouses.postgres import pg_connect_info_safe
 
 pytest_plugins = ["plumbing_dagster_tests.s3"]
 

@@ -1,15 +1,25 @@
-"""Loading `dag/` into models, with errors that name the file, the field and the problem."""
+"""Loading `dag/` into models, with errors that name the file, the field and the problem.
+
+A stream's facts (key, cursors, sync modes) are the endpoint's; the loader fills the key and the
+default cursor into a config that leaves them out, and rejects a config that asks for what the
+endpoint cannot do. The discovered catalog (`dag/sources`) is generated from the same facts: when
+it no longer matches them, the loader says to re-run discovery.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from plumbing_dagster.config.models import IDENTIFIER, DiscoveredStream, StreamConfig
+from plumbing_dagster.config.models import IDENTIFIER, DiscoveredStream, FieldSpec, StreamConfig
+
+if TYPE_CHECKING:
+    from plumbing_dagster.kit.streams import Endpoint
+    from plumbing_dagster.kit.vendor import Vendor
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -32,11 +42,14 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def _read_model(path: Path, model: type[ModelT]) -> ModelT:
+def _read_json(path: Path) -> Any:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+
+
+def _validate(path: Path, raw: Any, model: type[ModelT]) -> ModelT:
     try:
         parsed = model.model_validate(raw)
     except ValidationError as exc:
@@ -64,49 +77,178 @@ def load_source_catalog(dag_dir: Path) -> dict[str, dict[str, DiscoveredStream]]
     catalog: dict[str, dict[str, DiscoveredStream]] = {}
     for folder in _source_dirs(dag_dir / "sources"):
         catalog[folder.name] = {
-            path.stem: _read_model(path, DiscoveredStream) for path in sorted(folder.glob("*.json"))
+            path.stem: _validate(path, _read_json(path), DiscoveredStream)
+            for path in sorted(folder.glob("*.json"))
         }
     return catalog
 
 
+def catalog_entry_facts(endpoint: Endpoint) -> dict[str, Any]:
+    """The `options` and `defaults` of a discovered stream, as the endpoint states them."""
+    return {
+        "options": {
+            "sync_modes": list(endpoint.sync_modes),
+            "destination_sync_modes": list(endpoint.destination_sync_modes),
+            "cursor_fields": list(endpoint.cursors),
+        },
+        "defaults": {
+            "primary_key": [[key] for key in endpoint.primary_key],
+            "cursor_field": [endpoint.default_cursor] if endpoint.default_cursor else [],
+        },
+    }
+
+
+def _narrows(wanted: FieldSpec, offered: FieldSpec) -> bool:
+    """Whether a curated field type fits what the source offers (same type, or a discovered
+    all-null field given a type, nullability free; nested shapes are the curator's)."""
+    if offered.base_type == "null":
+        return True
+    return wanted.base_type == offered.base_type and (wanted.format in (None, offered.format))
+
+
+def _with_endpoint_defaults(raw: Any, endpoint: Endpoint) -> Any:
+    if not isinstance(raw, dict):
+        return raw
+    filled = dict(raw)
+    filled.setdefault("primary_key", [[key] for key in endpoint.primary_key])
+    if "cursor_field" not in filled and endpoint.default_cursor:
+        filled["cursor_field"] = [endpoint.default_cursor]
+    return filled
+
+
+def _check_modes(path: Path, source: str, raw: Any, endpoint: Endpoint) -> None:
+    """The sync modes first: a mode the endpoint cannot honour is the problem to report, not
+    what the model would then say about it (a missing cursor, say)."""
+    if not isinstance(raw, dict):
+        return
+    where = f"{source}/{path.stem}"
+    sync_mode = raw.get("sync_mode")
+    if isinstance(sync_mode, str) and sync_mode not in endpoint.sync_modes:
+        raise ConfigError(
+            f"{path}: field 'sync_mode': {where} cannot be read as {sync_mode!r} "
+            f"(it supports: {', '.join(endpoint.sync_modes)})"
+        )
+    destination = raw.get("destination_sync_mode")
+    if isinstance(destination, str) and destination not in endpoint.destination_sync_modes:
+        raise ConfigError(
+            f"{path}: field 'destination_sync_mode': {destination!r} is not supported "
+            f"by {where} (supported: {', '.join(endpoint.destination_sync_modes)})"
+        )
+
+
+def _check_against_endpoint(path: Path, source: str, config: StreamConfig, endpoint: Endpoint) -> None:
+    where = f"{source}/{config.stream}"
+    if tuple(config.key_columns) != endpoint.primary_key:
+        raise ConfigError(
+            f"{path}: field 'primary_key': {config.key_columns} is not the key of {where} "
+            f"({list(endpoint.primary_key)}); leave it out to use the endpoint's"
+        )
+    if config.cursor is not None and config.cursor not in endpoint.cursors:
+        offered = ", ".join(endpoint.cursors) or "none: it is read whole"
+        raise ConfigError(
+            f"{path}: field 'cursor_field': {where} cannot window on {config.cursor!r} (cursors: {offered})"
+        )
+    if endpoint.options is None:
+        if config.options:
+            raise ConfigError(f"{path}: field 'options': {where} takes no options")
+    else:
+        try:
+            endpoint.options.model_validate(config.options)
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: in 'options': {_describe(exc)}") from None
+
+
 def _check_against_catalog(path: Path, config: StreamConfig, discovered: DiscoveredStream) -> None:
-    for name in config.fields:
+    for name, spec in config.fields.items():
         if name not in discovered.fields:
             raise ConfigError(
                 f"{path}: field 'fields.{name}': the source does not provide {name!r} "
                 f"(see dag/sources/{path.parent.name}/{path.name}; re-run `plumbing discover`?)"
             )
-    if config.sync_mode not in discovered.options.sync_modes:
+        if not _narrows(spec, discovered.fields[name]):
+            raise ConfigError(
+                f"{path}: field 'fields.{name}': {spec.base_type} does not fit the source's "
+                f"{discovered.fields[name].base_type} (dag/sources/{path.parent.name}/{path.name})"
+            )
+
+
+def _check_catalog_is_current(
+    source: str, discovered: DiscoveredStream, endpoint: Endpoint, dag_dir: Path
+) -> None:
+    facts = catalog_entry_facts(endpoint)
+    stated = discovered.model_dump(mode="json", include={"options", "defaults"})
+    if stated != facts:
         raise ConfigError(
-            f"{path}: field 'sync_mode': {config.sync_mode!r} is not supported by the source "
-            f"(supported: {', '.join(discovered.options.sync_modes)})"
+            f"{dag_dir / 'sources' / source / (discovered.stream + '.json')}: options/defaults no longer "
+            f"match the endpoint ({facts}); run `plumbing discover {source} {discovered.stream}`"
+        )
+
+
+def _known(kind: str, name: str, known: Mapping[str, Any], path: Path, field: str) -> None:
+    if name not in known:
+        raise ConfigError(
+            f"{path}: field '{field}': {name!r} is not a {kind} (known: {', '.join(sorted(known))})"
         )
 
 
 def load_stream_configs(
-    dag_dir: Path, catalog: Mapping[str, Mapping[str, DiscoveredStream]] | None = None
+    dag_dir: Path,
+    vendors: Mapping[str, Vendor] | None = None,
+    catalog: Mapping[str, Mapping[str, DiscoveredStream]] | None = None,
 ) -> dict[str, dict[str, StreamConfig]]:
-    """Every selected `dag/streams/<source>/<stream>.json`, checked against the discovered catalog.
+    """Every selected `dag/streams/<source>/<stream>.json`, checked against the source's endpoints
+    and the discovered catalog. Streams with `"selected": false` are left out. A missing or empty
+    `dag/streams` is an error: a code location with no streams is a wrong path, not a choice."""
+    from plumbing_dagster.landing.producers import PRODUCERS
+    from plumbing_dagster.sources.registry import VENDORS
+    from plumbing_dagster.warehouses import WAREHOUSES
 
-    Streams with `"selected": false` are left out.
-    """
+    vendors = VENDORS if vendors is None else vendors
+    streams_dir = dag_dir / "streams"
+    folders = _source_dirs(streams_dir)
+    if not any(folder.glob("*.json") for folder in folders):
+        raise ConfigError(f"{streams_dir}: no stream configs here (is PLUMBING_DAG_DIR right?)")
     catalog = load_source_catalog(dag_dir) if catalog is None else catalog
     selected: dict[str, dict[str, StreamConfig]] = {}
-    for folder in _source_dirs(dag_dir / "streams"):
+    for folder in folders:
+        source = folder.name
+        vendor = vendors.get(source)
+        if vendor is None:
+            raise ConfigError(
+                f"{folder}: no source package named {source!r} (known: {', '.join(sorted(vendors))})"
+            )
         streams: dict[str, StreamConfig] = {}
         for path in sorted(folder.glob("*.json")):
-            config = _read_model(path, StreamConfig)
-            discovered = catalog.get(folder.name, {}).get(config.stream)
+            raw = _read_json(path)
+            producer = PRODUCERS.get(raw.get("producer", "dlt") if isinstance(raw, dict) else "dlt")
+            # Streams we extract have an endpoint; files other tools land carry their facts themselves.
+            extracted = producer is None or producer.extracts
+            endpoint = vendor.endpoints.get(path.stem) if extracted else None
+            if extracted and endpoint is None:
+                raise ConfigError(
+                    f"{path}: {source} has no stream {path.stem!r} (it has: {', '.join(vendor.endpoints)})"
+                )
+            if endpoint is not None:
+                _check_modes(path, source, raw, endpoint)
+                raw = _with_endpoint_defaults(raw, endpoint)
+            config = _validate(path, raw, StreamConfig)
+            _known("producer", config.producer, PRODUCERS, path, "producer")
+            _known("warehouse", config.warehouse, WAREHOUSES, path, "warehouse")
+            if endpoint is not None:
+                _check_against_endpoint(path, source, config, endpoint)
+            discovered = catalog.get(source, {}).get(config.stream)
             if discovered is None:
-                if config.producer == "dlt":
+                if endpoint is not None:
                     raise ConfigError(
-                        f"{path}: no discovered schema dag/sources/{folder.name}/{path.name}; "
-                        f"run `plumbing discover {folder.name} {config.stream}` first"
+                        f"{path}: no discovered schema dag/sources/{source}/{path.name}; "
+                        f"run `plumbing discover {source} {config.stream}` first"
                     )
             else:
+                if endpoint is not None:
+                    _check_catalog_is_current(source, discovered, endpoint, dag_dir)
                 _check_against_catalog(path, config, discovered)
             if config.selected:
                 streams[config.stream] = config
         if streams:
-            selected[folder.name] = streams
+            selected[source] = streams
     return selected

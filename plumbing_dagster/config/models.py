@@ -7,7 +7,7 @@ identifiers, so every name is checked to be a lowercase identifier before anythi
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -15,9 +15,7 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 JsonType = Literal["string", "integer", "number", "boolean", "object", "array", "null"]
 SyncMode = Literal["incremental", "full_refresh"]
-DestinationSyncMode = Literal["append", "merge", "overwrite"]
-Warehouse = Literal["duckdb", "postgres"]
-Producer = Literal["dlt", "airbyte"]
+DestinationSyncMode = Literal["append", "merge"]
 
 
 def check_identifier(value: str) -> str:
@@ -86,6 +84,7 @@ KeyPath = Annotated[list[Identifier], Field(min_length=1, max_length=1)]
 class StreamOptions(_Strict):
     sync_modes: list[SyncMode] = Field(min_length=1)
     destination_sync_modes: list[DestinationSyncMode] = Field(min_length=1)
+    cursor_fields: list[Identifier] = Field(default_factory=list)  # those a window can apply to
 
 
 class StreamDefaults(_Strict):
@@ -109,7 +108,10 @@ class ChecksConfig(_Strict):
 
 
 class StreamConfig(_Strict):
-    """`dag/streams/<source>/<stream>.json`: what we sync, and how."""
+    """`dag/streams/<source>/<stream>.json`: what we sync, and how.
+
+    `primary_key` and `cursor_field` default to the endpoint's (the loader fills them in); a file
+    states them only to choose among the endpoint's cursors, or for files other tools land."""
 
     stream: Identifier
     sync_mode: SyncMode
@@ -119,8 +121,9 @@ class StreamConfig(_Strict):
     selected: bool = True
     fields: Fields = Field(min_length=1)
     # Our own keys (not in Airbyte's format):
-    warehouse: Warehouse = "duckdb"
-    producer: Producer = "dlt"
+    warehouse: Identifier = "duckdb"  # a name of `plumbing_dagster.warehouses.WAREHOUSES`
+    producer: Identifier = "dlt"  # a name of `plumbing_dagster.landing.producers.PRODUCERS`
+    options: dict[str, Any] = Field(default_factory=dict)  # vendor-specific, checked by the endpoint
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     description: str | None = None
 

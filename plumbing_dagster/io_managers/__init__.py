@@ -1,2 +1,6 @@
-"""IO managers for the warehouses: DuckDB (on dagster-duckdb) and Postgres (on the same DbIOManager
-machinery). Both replace exactly a partition's rows in one transaction."""
+"""Warehouse IO managers (DuckDB, Postgres) on one client and one set of type handlers; each
+warehouse class names its own (`Warehouse.io_manager`)."""
+
+
+def io_manager_key(warehouse: str) -> str:
+    return f"{warehouse}_io_manager"

@@ -1,21 +1,13 @@
-"""SQL text shared by the warehouse IO managers. Identifiers are always quoted and were checked
-to be lowercase identifiers by the config models before they got here."""
+"""SQL for a Dagster `TableSlice` (the partitions an IO manager reads or replaces)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from dagster._core.definitions.partitions.utils import TimeWindow
+from dagster import TimeWindow
 from dagster._core.storage.db_io_manager import TableSlice
 
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{quote(schema)}.{quote(table)}"
+from plumbing_dagster.tables import qualified, quote
 
 
 def _date_literal(moment: datetime) -> str:
@@ -48,7 +40,3 @@ def delete_statement(table_slice: TableSlice, table: str | None = None) -> str:
     statement = f"DELETE FROM {qualified(table_slice.schema, table or table_slice.table)}"
     where = partition_filter(table_slice)
     return f"{statement} WHERE {where}" if where else statement
-
-
-def key_list(columns: Sequence[str]) -> str:
-    return ", ".join(quote(c) for c in columns)

@@ -1,4 +1,4 @@
-"""The value staging assets hand to a warehouse IO manager, and the conventions both share."""
+"""The value staging assets hand to a warehouse IO manager, and the definition metadata it reads."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from typing import Any
 
 import pyarrow as pa
 
-PARTITION_COLUMN = "partition_date"  # DATE; the IO managers' `partition_expr`
-REJECTED_SUFFIX = "__rejected"  # <table>__rejected: records put aside, with their reason
-CURRENT_SUFFIX = "__current"  # <table>__current: view with the newest version per key
-REJECT_REASON_COLUMN = "_reject_reason"
-REJECT_RECORD_COLUMN = "_record"  # the record as landed, JSON text
+from plumbing_dagster.tables import PARTITION_COLUMN, REJECT_REASON_COLUMN, REJECT_RECORD_COLUMN
 
 # Definition metadata keys the IO managers read.
 META_PRIMARY_KEY = "plumbing/primary_key"  # list[str]
 META_CURSOR = "plumbing/cursor"  # str | None: newest version per key wins in <table>__current
-# "latest_per_key" (merge streams) or "latest_partition" (snapshots): how <table>__current is built.
+# "latest_per_key" (incremental streams) or "latest_partition" (snapshots): how <table>__current is built.
 META_CURRENT_VIEW = "plumbing/current_view"
 
 

@@ -21,9 +21,10 @@ from typing import Any
 import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
+from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN
+from plumbing_dagster.contract.types import is_nested_type, landing_type
 from plumbing_dagster.landing.listing import list_after
 from plumbing_dagster.landing.zone import LandingZone
-from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, is_nested_type, landing_type
 
 # v1: _airbyte_raw_id, _extracted_at, _generation_id, _meta; before v1: _ab_id, _emitted_at.
 AIRBYTE_COLUMN_PREFIX = "_airbyte_"

@@ -21,7 +21,7 @@ import logging
 import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,14 +45,15 @@ class Manifest:
     rows: int
     written_at: str
     producer: str = "dlt"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        # Keys this version does not know (older manifests carried "extra") are ignored.
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 class LandingZone:

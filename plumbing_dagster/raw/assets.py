@@ -20,20 +20,17 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.keys import raw_key
+from plumbing_dagster.kit import Vendor, Window
 from plumbing_dagster.landing import LandingZone
-from plumbing_dagster.partitions import BACKFILL_POLICY
+from plumbing_dagster.partitions import BACKFILL_POLICY, run_window
+from plumbing_dagster.raw.dlt_source import build_dlt_source
 from plumbing_dagster.resources import LandingZoneResource, VendorApisResource
-from plumbing_dagster.sources.dlt_source import build_dlt_source
-from plumbing_dagster.sources.vendor import Vendor, Window
 
 logger = logging.getLogger(__name__)
 
 # dlt needs a pipeline object to build asset specs; it never runs, so its folder is throwaway.
 _SPEC_PIPELINES_DIR = str(Path(tempfile.gettempdir()) / "plumbing_dagster_dlt_specs")
-
-
-def raw_key(source: str, stream: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", source, stream])
 
 
 class RawTranslator(DagsterDltTranslator):
@@ -100,8 +97,8 @@ def publish_landed_day(
 def build_raw_assets(
     vendor: Vendor, streams: Sequence[StreamConfig], partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
-    """The source's raw multi-asset: one asset per dlt-produced stream in `streams`."""
-    configs = {s.stream: s for s in streams if s.producer == "dlt"}
+    """The source's raw multi-asset: one asset per stream in `streams` (those we extract)."""
+    configs = {s.stream: s for s in streams}
     translator = RawTranslator(vendor.name, configs)
     spec_pipeline = dlt.pipeline(
         pipeline_name=f"raw_{vendor.name}",
@@ -127,8 +124,7 @@ def build_raw_assets(
         vendor_apis: VendorApisResource,
     ) -> Iterator[dg.MaterializeResult]:
         selected = [configs[stream_of_key[k]] for k in sorted(context.selected_asset_keys)]
-        window = context.partition_time_window
-        days = Window(window.start, window.end).days()
+        days = run_window(context).days()
         zone = landing.zone()
         rows: dict[str, int] = {s.stream: 0 for s in selected}
         files: dict[str, int] = {s.stream: 0 for s in selected}

@@ -32,21 +32,22 @@ The look-back bound assumes a writer's key becomes visible within LOOKBACK of th
 """
 
 import json
-import re
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
 
 import dagster as dg
 from dagster import SensorEvaluationContext
 
 from plumbing_dagster.config.models import StreamConfig
-from plumbing_dagster.landing import LandingZone, Manifest
-from plumbing_dagster.landing.airbyte import parse_airbyte_key
+from plumbing_dagster.keys import staging_key
+from plumbing_dagster.landing import LandingZone
+from plumbing_dagster.landing.feeds import Feed, Skip
 from plumbing_dagster.landing.listing import list_after
+from plumbing_dagster.landing.producers import producer_of
 from plumbing_dagster.resources import LandingZoneResource
-from plumbing_dagster.staging.assets import LANDING_FINGERPRINTS, staging_key
+from plumbing_dagster.staging.assets import LANDING_FINGERPRINTS
 from plumbing_dagster.staging.landed import day_fingerprint, landed_files
 
 LOOKBACK = timedelta(minutes=10)
@@ -73,127 +74,16 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 CURSOR_VERSION = 1
 MINIMUM_INTERVAL_SECONDS = 30
 
-_DATE_FOLDER = re.compile(r"^\d{8}$")
-_LOG_NAME = re.compile(r"^(?P<ts>\d{8}T\d{12}Z)_(?P<rest>.+)_(?P<day>\d{8})\.json$")
-
-
-class _Skip(Exception):
-    """A listed key that is not a landing the sensor can act on; the reason goes to the tick log."""
-
-
-class _Feed(Protocol):
-    prefix: str
-
-    def key_at(self, moment: datetime) -> str:
-        """A key that sorts before every key of this feed stamped at `moment` or later."""
-        ...
-
-    def is_positioned(self, key: str) -> bool:
-        """Whether `key` has the feed's time-ordered shape (only those may move the cursor)."""
-        ...
-
-    def resolve(self, zone: LandingZone, key: str) -> tuple[str, date]:
-        """(stream, day) of a new key; raises _Skip when it is not one."""
-        ...
-
-    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
-        """The prefixes to list, in key order, for keys after `start`."""
-        ...
-
-
-@dataclass(frozen=True)
-class _ManifestLogFeed:
-    source: str
-    streams: frozenset[str]  # dlt-produced streams
-
-    @property
-    def prefix(self) -> str:
-        return f"{LandingZone.log_prefix(self.source)}/"
-
-    def key_at(self, moment: datetime) -> str:
-        moment = moment.astimezone(UTC)
-        return f"{self.prefix}{moment:%Y%m%d}/{moment:%Y%m%dT%H%M%S%fZ}"
-
-    def _name(self, key: str) -> str:
-        """The entry's name below its write-date folder ('' when the key is not in one)."""
-        folder, _, name = key[len(self.prefix) :].partition("/")
-        return name if _DATE_FOLDER.match(folder) else ""
-
-    def is_positioned(self, key: str) -> bool:
-        match = _LOG_NAME.match(self._name(key))
-        return match is not None and key[len(self.prefix) : len(self.prefix) + 8] == match["ts"][:8]
-
-    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
-        # One folder per write date: list the dates from the cursor's to tomorrow (clock skew);
-        # only the first tick ever looks at which date folders exist.
-        first = _DATE_FOLDER.match(start[len(self.prefix) : len(self.prefix) + 8]) if start else None
-        if first is None:
-            folders = [f for f in zone.list_folders(self.prefix.rstrip("/")) if _DATE_FOLDER.match(f)]
-            return [f"{self.prefix}{folder}/" for folder in folders]
-        day = datetime.strptime(first.group(0), "%Y%m%d").date()
-        last = (now.astimezone(UTC) + timedelta(days=1)).date()
-        return [f"{self.prefix}{day + timedelta(days=i):%Y%m%d}/" for i in range((last - day).days + 1)]
-
-    def resolve(self, zone: LandingZone, key: str) -> tuple[str, date]:
-        match = _LOG_NAME.match(self._name(key))
-        if match is None:
-            raise _Skip("not a manifest log entry (<timestamp>_<load_id>_<stream>_<YYYYMMDD>.json)")
-        try:
-            day = datetime.strptime(match["day"], "%Y%m%d").date()
-        except ValueError as exc:
-            raise _Skip(f"{match['day']!r} is not a date") from exc
-        rest = match["rest"]
-        # The load id comes first and stream names may contain '_': match known streams.
-        candidates = [s for s in self.streams if rest.endswith(f"_{s}") and len(rest) > len(s) + 1]
-        if len(candidates) == 1:
-            return candidates[0], day
-        if len(candidates) > 1:  # e.g. streams `orders` and `line_orders`: the manifest knows
-            try:
-                stream = Manifest.from_json(zone.read_text(key)).stream
-            except (FileNotFoundError, ValueError, TypeError) as exc:
-                raise _Skip(f"ambiguous stream and unreadable entry ({exc})") from exc
-            if stream in candidates:
-                return stream, day
-        raise _Skip("names no dlt-produced stream of this source")
-
-
-@dataclass(frozen=True)
-class _AirbyteFeed:
-    source: str
-    stream: str
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.source}/{self.stream}/"
-
-    def key_at(self, moment: datetime) -> str:
-        moment = moment.astimezone(UTC)
-        return f"{self.prefix}{moment:%Y_%m_%d}_{int(moment.timestamp() * 1000)}"
-
-    def is_positioned(self, key: str) -> bool:
-        return parse_airbyte_key(key) is not None
-
-    def resolve(self, zone: LandingZone, key: str) -> tuple[str, date]:
-        parsed = parse_airbyte_key(key)
-        if parsed is None:
-            raise _Skip("not an Airbyte file (<YYYY>_<MM>_<DD>_<epoch_ms>_<part>.parquet)")
-        if parsed.namespace != self.source or parsed.stream != self.stream:
-            raise _Skip(f"belongs to {parsed.namespace}/{parsed.stream}")
-        return self.stream, parsed.day
-
-    def listing_prefixes(self, zone: LandingZone, start: str | None, now: datetime) -> list[str]:
-        return [self.prefix]  # Airbyte's keys start with the sync date already
-
 
 @dataclass
-class _FeedCursor:
+class FeedCursor:
     after: str | None = None  # the greatest positioned key handled
     seen: set[str] = field(default_factory=set)  # keys handled that a later tick may list again
 
 
 @dataclass
 class _Cursor:
-    feeds: dict[str, _FeedCursor] = field(default_factory=dict)  # by listing prefix
+    feeds: dict[str, FeedCursor] = field(default_factory=dict)  # by listing prefix
     # (stream, day)s that changed while a run covering them was in flight: decided once it ends.
     pending: list[tuple[str, str]] = field(default_factory=list)
 
@@ -206,7 +96,7 @@ def _load_cursor(text: str | None, context: SensorEvaluationContext) -> _Cursor:
         if data.get("version") != CURSOR_VERSION:
             raise ValueError(f"cursor version {data.get('version')!r}")
         feeds = {
-            prefix: _FeedCursor(
+            prefix: FeedCursor(
                 after=state.get("after"), seen={prefix + name for name in state.get("seen", [])}
             )
             for prefix, state in data["feeds"].items()
@@ -228,16 +118,14 @@ def _dump_cursor(cursor: _Cursor) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _window_start(feed: _Feed, after: str | None, now: datetime, lookback: timedelta) -> str | None:
+def _window_start(feed: Feed, after: str | None, now: datetime, lookback: timedelta) -> str | None:
     """Where to list from: after the cursor, or earlier if the look-back window reaches back."""
     if after is None:
         return None
     return min(after, feed.key_at(now - lookback))
 
 
-def _scan(
-    zone: LandingZone, feed: _Feed, state: _FeedCursor, now: datetime, lookback: timedelta
-) -> list[str]:
+def _scan(zone: LandingZone, feed: Feed, state: FeedCursor, now: datetime, lookback: timedelta) -> list[str]:
     """Keys of `feed` not handled yet, in key order; moves `state` past them."""
     start = _window_start(feed, state.after, now, lookback)
     new: list[str] = []
@@ -327,12 +215,14 @@ def build_landing_sensor(
 ) -> dg.SensorDefinition:
     """The sensor that requests `staging/<source>/<stream>` runs for newly landed days."""
     configs = {config.stream: config for config in streams.values()}
-    feeds: list[_Feed] = []
-    dlt_streams = frozenset(s for s, c in configs.items() if c.producer == "dlt")
-    if dlt_streams:
-        feeds.append(_ManifestLogFeed(source, dlt_streams))
-    airbyte_streams = sorted(s for s, c in configs.items() if c.producer == "airbyte")
-    feeds.extend(_AirbyteFeed(source, s) for s in airbyte_streams)
+    by_producer: dict[str, list[str]] = defaultdict(list)
+    for stream, config in sorted(configs.items()):
+        by_producer[config.producer].append(stream)
+    feeds: list[Feed] = [
+        feed
+        for name, names in sorted(by_producer.items())
+        for feed in producer_of(configs[names[0]]).feeds(source, names)
+    ]
     name = f"{source}_landing_sensor"
 
     @dg.sensor(
@@ -355,7 +245,7 @@ def build_landing_sensor(
             (stream, day): "deferred" for stream, day in previous.pending if stream in configs
         }
         for feed in feeds:
-            state = previous.feeds.get(feed.prefix, _FeedCursor())
+            state = previous.feeds.get(feed.prefix, FeedCursor())
             cursor.feeds[feed.prefix] = state
             for key in _scan(zone, feed, state, now, lookback):
                 if key.endswith(".tmp"):  # a local atomic write in progress; its final key follows
@@ -364,8 +254,8 @@ def build_landing_sensor(
                     stream, day = feed.resolve(zone, key)
                     day_key = f"{day:%Y-%m-%d}"
                     if not partitions_def.has_partition_key(day_key):
-                        raise _Skip(f"day {day_key} is outside the partitions of {source}")
-                except _Skip as skip:
+                        raise Skip(f"day {day_key} is outside the partitions of {source}")
+                except Skip as skip:
                     context.log.warning(f"{name}: skipped {key}: {skip}")
                     continue
                 changed.setdefault((stream, day_key), key)

@@ -1,3 +1,3 @@
-"""Vendor sources. Each vendor is one package: client (auth, paging, retries), endpoints
-(the streams it offers, turned into dlt resources by `dlt_source.build_dlt_source`) and an
-emulator of its API for the sandbox and the tests. Nothing in here imports Dagster."""
+"""Vendor sources. Each vendor is one package: its connection settings, its endpoints (the streams
+it offers, each with its facts), its client (on the vendor kit), its emulator (app + world) and
+the marts it owns; `VENDOR` in its `__init__.py`. Nothing in here imports Dagster."""

@@ -1,9 +1,28 @@
-"""The vendors this code location knows, by the folder name used in `dag/`."""
+"""The vendors this code location knows: every package under `plumbing_dagster/sources/` that
+exports `VENDOR`, by the folder name used in `dag/` (so adding a vendor touches only its folder)."""
 
 from __future__ import annotations
 
-from plumbing_dagster.sources.jortt import VENDOR as JORTT  # noqa: I001
-from plumbing_dagster.sources.shop import VENDOR as SHOP
-from plumbing_dagster.sources.vendor import Vendor
+import importlib
+import pkgutil
 
-VENDORS: dict[str, Vendor] = {vendor.name: vendor for vendor in (SHOP, JORTT)}
+import plumbing_dagster.sources as sources_package
+from plumbing_dagster.kit.vendor import Vendor
+
+
+def discover_vendors() -> dict[str, Vendor]:
+    vendors: dict[str, Vendor] = {}
+    for module in sorted(pkgutil.iter_modules(sources_package.__path__), key=lambda m: m.name):
+        if not module.ispkg:
+            continue
+        vendor = getattr(importlib.import_module(f"{sources_package.__name__}.{module.name}"), "VENDOR", None)
+        if isinstance(vendor, Vendor):
+            if vendor.name != module.name:
+                raise ValueError(
+                    f"sources/{module.name}: VENDOR is named {vendor.name!r}, not {module.name!r}"
+                )
+            vendors[vendor.name] = vendor
+    return vendors
+
+
+VENDORS: dict[str, Vendor] = discover_vendors()

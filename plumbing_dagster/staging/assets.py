@@ -4,31 +4,19 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from plumbing_dagster.config.models import StreamConfig
-from plumbing_dagster.io_managers.staged import (
-    META_CURRENT_VIEW,
-    META_CURSOR,
-    META_PRIMARY_KEY,
-    PARTITION_COLUMN,
-    StagedTable,
-)
-from plumbing_dagster.partitions import BACKFILL_POLICY
-from plumbing_dagster.raw.assets import raw_key
+from plumbing_dagster.io_managers import io_manager_key
+from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, StagedTable
+from plumbing_dagster.keys import raw_key, staging_key
+from plumbing_dagster.landing.producers import producer_of
+from plumbing_dagster.partitions import BACKFILL_POLICY, run_days
 from plumbing_dagster.resources import LandingZoneResource
-from plumbing_dagster.sources.vendor import Window
 from plumbing_dagster.staging.contract import apply_contract
 from plumbing_dagster.staging.landed import landed_fingerprints, read_landed_days
+from plumbing_dagster.tables import PARTITION_COLUMN
+from plumbing_dagster.warehouses import WAREHOUSES
 
-DUCKDB_WRITER_POOL = "duckdb_writer"  # DuckDB allows one writing process at a time
 # Materialization metadata: {day: fingerprint of the landed file set that was staged}.
 LANDING_FINGERPRINTS = "plumbing/landing_fingerprints"
-
-
-def staging_key(source: str, stream: str) -> dg.AssetKey:
-    return dg.AssetKey(["staging", source, stream])
-
-
-def io_manager_key(warehouse: str) -> str:
-    return f"{warehouse}_io_manager"
 
 
 def current_view_mode(config: StreamConfig) -> str:
@@ -36,37 +24,48 @@ def current_view_mode(config: StreamConfig) -> str:
     return "latest_partition" if config.sync_mode == "full_refresh" else "latest_per_key"
 
 
+def _description(source: str, config: StreamConfig) -> str:
+    grain = (
+        f"one row per {', '.join(config.key_columns)} per day"
+        if config.destination_sync_mode == "merge"
+        else "every landed row"
+    )
+    return (
+        f"{source} `{config.stream}` typed by its contract, {grain}; `{config.stream}__current` holds the "
+        f"current version of each key, `{config.stream}__rejected` the records put aside."
+    )
+
+
 def build_staging_asset(
     source: str, config: StreamConfig, partitions_def: dg.PartitionsDefinition, warehouse: str
 ) -> dg.AssetsDefinition:
     """The staging asset of one stream, written by the IO manager of `warehouse`."""
+    producer = producer_of(config)
 
     @dg.asset(
         key=staging_key(source, config.stream),
         # Files of other tools (Airbyte) have no raw asset here; the landing sensor starts them.
-        deps=[raw_key(source, config.stream)] if config.producer == "dlt" else [],
+        deps=[raw_key(source, config.stream)] if producer.extracts else [],
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
         io_manager_key=io_manager_key(warehouse),
         group_name=source,
         kinds={warehouse, "pyarrow"},
         owners=["team:data-engineering"],
-        pool=DUCKDB_WRITER_POOL if warehouse == "duckdb" else None,
-        description=(
-            f"{source} `{config.stream}` typed by its contract, one row per "
-            f"{', '.join(config.key_columns)} per day; broken records in `{config.stream}__rejected`."
-        ),
+        pool=WAREHOUSES[warehouse].write_pool,
+        description=_description(source, config),
         metadata={
             "partition_expr": PARTITION_COLUMN,
             META_PRIMARY_KEY: config.key_columns,
             META_CURSOR: config.cursor,
             META_CURRENT_VIEW: current_view_mode(config),
             "plumbing/warehouse": warehouse,
+            "plumbing/producer": producer.name,
+            "plumbing/destination_sync_mode": config.destination_sync_mode,
         },
     )
     def _staging(context: AssetExecutionContext, landing: LandingZoneResource) -> StagedTable:
-        window = context.partition_time_window
-        days = Window(window.start, window.end).days()
+        days = run_days(context)
         zone = landing.zone()
         # Fingerprints first: files landing while we read are then picked up again by the sensor.
         fingerprints = landed_fingerprints(zone, source, config, days)
@@ -74,10 +73,7 @@ def build_staging_asset(
         staged = apply_contract(
             landed,
             config,
-            metadata={
-                "plumbing/days": len(days),
-                LANDING_FINGERPRINTS: dg.MetadataValue.json(fingerprints),
-            },
+            metadata={"plumbing/days": len(days), LANDING_FINGERPRINTS: dg.MetadataValue.json(fingerprints)},
         )
         context.log.info(
             f"{source}/{config.stream}: {landed.num_rows} landed rows over {len(days)} day(s) -> "

@@ -1,7 +1,8 @@
 """Asset checks generated from the stream configs, for every staging asset.
 
-- `key_unique_and_not_null` (blocking): one row per key per day, no null key, and no record put
-  aside for a missing key. Downstream assets in the same run wait for it.
+- `key_unique_and_not_null` (blocking; `key_not_null` for append streams, which keep every
+  landed version): no null key, no record put aside for a missing key, and for merge streams one
+  row per key per day. Downstream assets in the same run wait for it.
 - `reconciles_with_landing`: every staged key was landed that day, and every landed key is
   either staged or put aside with a reason; nothing is invented.
 - `matches_contract`: the table's columns and types are the contract's.
@@ -10,61 +11,38 @@ All checks are partitioned like their asset, look at the run's partition window 
 together in one op.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 import duckdb
-import pyarrow as pa
 from dagster import AssetCheckExecutionContext
 
-from plumbing_dagster.config.models import FieldSpec, StreamConfig
-from plumbing_dagster.io_managers.sql import qualified, quote
-from plumbing_dagster.io_managers.staged import (
+from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.keys import staging_key
+from plumbing_dagster.partitions import run_days
+from plumbing_dagster.resources import LandingZoneResource, WarehouseResource
+from plumbing_dagster.staging.landed import read_landed_days
+from plumbing_dagster.tables import (
     PARTITION_COLUMN,
     REJECT_REASON_COLUMN,
     REJECTED_SUFFIX,
+    days_filter,
+    qualified,
+    quote,
 )
-from plumbing_dagster.resources import LandingZoneResource, WarehouseResource
-from plumbing_dagster.sources.arrow import landing_type
-from plumbing_dagster.sources.vendor import Window
-from plumbing_dagster.staging.assets import staging_key
-from plumbing_dagster.staging.landed import read_landed_days
+from plumbing_dagster.warehouses import WAREHOUSES
+
+MISSING_KEY_REASON = "missing primary key"
 
 
-def window_filter(days: Sequence[date], table_alias: str | None = None) -> str:
-    column = f"{table_alias}.{quote(PARTITION_COLUMN)}" if table_alias else quote(PARTITION_COLUMN)
-    return f"{column} >= DATE '{days[0]:%Y-%m-%d}' AND {column} <= DATE '{days[-1]:%Y-%m-%d}'"
-
-
-def _days(context: AssetCheckExecutionContext) -> list[date]:
-    window = context.partition_time_window
-    return Window(window.start, window.end).days()
-
-
-def expected_type(spec: FieldSpec, warehouse: str) -> str | None:
-    """The information_schema data type a field must have; None accepts any nested type."""
-    if warehouse == "duckdb":
-        if spec.format == "date-time":
-            return "TIMESTAMP WITH TIME ZONE"
-        if spec.format == "date":
-            return "DATE"
-        if spec.is_nested:
-            return None if landing_type(spec) != pa.string() else "VARCHAR"
-        return {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}.get(spec.base_type, "VARCHAR")
-    if spec.format == "date-time":
-        return "timestamp with time zone"
-    if spec.format == "date":
-        return "date"
-    if spec.is_nested:  # native nested values load as jsonb; loosely typed ones stay JSON text
-        return "text" if landing_type(spec) == pa.string() else "jsonb"
-    return {"integer": "bigint", "number": "double precision", "boolean": "boolean"}.get(
-        spec.base_type, "text"
-    )
+def key_check_name(config: StreamConfig) -> str:
+    return "key_unique_and_not_null" if config.destination_sync_mode == "merge" else "key_not_null"
 
 
 CHECK_DESCRIPTIONS = {
     "key_unique_and_not_null": "The key is unique per day and never null; no record lacks it.",
+    "key_not_null": "The key is never null; no record lacks it (an append stream keeps every version).",
     "reconciles_with_landing": "Staged keys match the day's landed files; unstaged keys were put aside.",
     "matches_contract": "Columns and types of the table are those of the stream contract.",
     "no_rejected_records": "No record of the window was put aside (see the __rejected table for reasons).",
@@ -84,21 +62,25 @@ class StagingChecks:
         self.key_sql = ", ".join(quote(k) for k in self.keys)
         self.any_key_null = " OR ".join(f"{quote(k)} IS NULL" for k in self.keys)
 
-    def key_unique_and_not_null(self, reader: WarehouseResource, days: list[date]) -> dg.AssetCheckResult:
-        where = window_filter(days)
+    def key_check(self, reader: WarehouseResource, days: list[date]) -> dg.AssetCheckResult:
+        where = days_filter(days)
+        duplicates = (
+            f"""(SELECT count(*) FROM (SELECT {self.key_sql} FROM {self.table} WHERE {where}
+                   GROUP BY {quote(PARTITION_COLUMN)}, {self.key_sql} HAVING count(*) > 1) AS d)
+                 AS duplicate_keys,"""
+            if self.config.destination_sync_mode == "merge"
+            else ""
+        )
         counts = reader.rows(
             self.warehouse,
-            f"""SELECT
-                  (SELECT count(*) FROM (SELECT {self.key_sql} FROM {self.table} WHERE {where}
-                     GROUP BY {quote(PARTITION_COLUMN)}, {self.key_sql} HAVING count(*) > 1) AS d)
-                    AS duplicate_keys,
+            f"""SELECT {duplicates}
                   (SELECT count(*) FROM {self.table} WHERE {where} AND ({self.any_key_null})) AS null_keys,
-                  (SELECT count(*) FROM {self.rejected_table} WHERE {where}
-                     AND {quote(REJECT_REASON_COLUMN)} LIKE 'missing primary key%') AS records_without_key""",
+                  (SELECT count(*) FROM {self.rejected_table} WHERE {where} AND
+                     {quote(REJECT_REASON_COLUMN)} LIKE '{MISSING_KEY_REASON}%') AS records_without_key""",
         )[0]
         counts = {name: int(value) for name, value in counts.items()}
         return dg.AssetCheckResult(
-            check_name="key_unique_and_not_null",
+            check_name=key_check_name(self.config),
             passed=not any(counts.values()),
             severity=dg.AssetCheckSeverity.ERROR,
             metadata=counts,
@@ -107,7 +89,7 @@ class StagingChecks:
     def reconciles_with_landing(
         self, reader: WarehouseResource, landing: LandingZoneResource, days: list[date]
     ) -> dg.AssetCheckResult:
-        where = window_filter(days)
+        where = days_filter(days)
         landed = read_landed_days(landing.zone(), self.source, self.config, days, columns=self.keys)
         staged = reader.query(
             self.warehouse,
@@ -116,7 +98,7 @@ class StagingChecks:
         rejected = reader.rows(
             self.warehouse,
             f"""SELECT count(*) AS rejected,
-                       count(*) FILTER (WHERE {quote(REJECT_REASON_COLUMN)} NOT LIKE 'missing primary key%')
+                       count(*) FILTER (WHERE {quote(REJECT_REASON_COLUMN)} NOT LIKE '{MISSING_KEY_REASON}%')
                          AS rejected_with_key
                 FROM {self.rejected_table} WHERE {where}""",
         )[0]
@@ -129,42 +111,34 @@ class StagingChecks:
                 f"(SELECT DISTINCT {quote(PARTITION_COLUMN)}, {self.key_sql} FROM landed "
                 f"WHERE NOT ({self.any_key_null}))"
             )
-            stats = (
-                conn.sql(
-                    f"""SELECT
-                      (SELECT count(*) FROM landed) AS landed_rows,
-                      (SELECT count(*) FROM {landed_keys}) AS landed_keys,
-                      (SELECT count(*) FROM staged) AS staged_rows,
-                      (SELECT count(*) FROM staged s WHERE NOT EXISTS
-                         (SELECT 1 FROM landed l WHERE {on})) AS staged_not_landed,
-                      (SELECT count(*) FROM {landed_keys} l WHERE NOT EXISTS
-                         (SELECT 1 FROM staged s WHERE {on})) AS landed_not_staged"""
-                )
-                .to_arrow_table()
-                .to_pylist()[0]
-            )
+            stats = conn.sql(
+                f"""SELECT
+                  (SELECT count(*) FROM landed) AS landed_rows,
+                  (SELECT count(*) FROM {landed_keys}) AS landed_keys,
+                  (SELECT count(*) FROM staged) AS staged_rows,
+                  (SELECT count(*) FROM staged s WHERE NOT EXISTS
+                     (SELECT 1 FROM landed l WHERE {on})) AS staged_not_landed,
+                  (SELECT count(*) FROM {landed_keys} l WHERE NOT EXISTS
+                     (SELECT 1 FROM staged s WHERE {on})) AS landed_not_staged"""
+            ).fetchall()
+            names = ["landed_rows", "landed_keys", "staged_rows", "staged_not_landed", "landed_not_staged"]
+            counts = dict(zip(names, stats[0], strict=True))
         finally:
             conn.close()
-        stats = {name: int(value) for name, value in {**stats, **rejected}.items()}
+        stats_all = {name: int(value) for name, value in {**counts, **rejected}.items()}
         passed = (
-            stats["staged_not_landed"] == 0
-            and stats["landed_not_staged"] <= stats["rejected_with_key"]
-            and stats["staged_rows"] + stats["rejected"] <= stats["landed_rows"]
+            stats_all["staged_not_landed"] == 0
+            and stats_all["landed_not_staged"] <= stats_all["rejected_with_key"]
+            and stats_all["staged_rows"] + stats_all["rejected"] <= stats_all["landed_rows"]
         )
-        return dg.AssetCheckResult(check_name="reconciles_with_landing", passed=passed, metadata=stats)
+        return dg.AssetCheckResult(check_name="reconciles_with_landing", passed=passed, metadata=stats_all)
 
     def matches_contract(self, reader: WarehouseResource) -> dg.AssetCheckResult:
-        actual = {
-            row["column_name"]: row["data_type"]
-            for row in reader.rows(
-                self.warehouse,
-                f"""SELECT column_name, data_type FROM information_schema.columns
-                    WHERE table_schema = '{self.source}' AND table_name = '{self.config.stream}'""",
-            )
-        }
+        actual = reader.get(self.warehouse).columns(self.source, self.config.stream)
+        kind = WAREHOUSES[self.warehouse]
         problems = []
         for name, spec in self.config.fields.items():
-            wanted = expected_type(spec, self.warehouse)
+            wanted = kind.type_name(spec)
             if name not in actual:
                 problems.append(f"missing column {name}")
             elif wanted is not None and actual[name] != wanted:
@@ -181,7 +155,7 @@ class StagingChecks:
         reasons = reader.rows(
             self.warehouse,
             f"""SELECT {quote(REJECT_REASON_COLUMN)} AS reason, count(*) AS records
-                FROM {self.rejected_table} WHERE {window_filter(days)}
+                FROM {self.rejected_table} WHERE {days_filter(days)}
                 GROUP BY 1 ORDER BY 2 DESC LIMIT 20""",
         )
         total = sum(int(r["records"]) for r in reasons)
@@ -199,17 +173,16 @@ def build_staging_checks(
 ) -> list[dg.AssetChecksDefinition]:
     """The generated checks of one staging asset, run together in one op (one process, not four)."""
     key = staging_key(source, config.stream)
-    names = [
-        n
-        for n in CHECK_DESCRIPTIONS
-        if n != "reconciles_with_landing" or config.checks.reconcile_with_landing
-    ]
+    key_check = key_check_name(config)
+    names = [key_check, "reconciles_with_landing", "matches_contract", "no_rejected_records"]
+    if not config.checks.reconcile_with_landing:
+        names.remove("reconciles_with_landing")
     specs = [
         dg.AssetCheckSpec(
             name=name,
             asset=key,
             description=CHECK_DESCRIPTIONS[name],
-            blocking=name == "key_unique_and_not_null",  # duplicates must not flow downstream
+            blocking=name == key_check,  # duplicates and missing keys must not flow downstream
             partitions_def=partitions_def,
         )
         for name in names
@@ -222,10 +195,10 @@ def build_staging_checks(
         warehouse_reader: WarehouseResource,
         landing: LandingZoneResource,
     ) -> Iterator[dg.AssetCheckResult]:
-        days = _days(context)
+        days = run_days(context)
         selected = {check_key.name for check_key in context.selected_asset_check_keys}
-        if "key_unique_and_not_null" in selected:
-            yield checks.key_unique_and_not_null(warehouse_reader, days)
+        if key_check in selected:
+            yield checks.key_check(warehouse_reader, days)
         if "reconciles_with_landing" in selected:
             yield checks.reconciles_with_landing(warehouse_reader, landing, days)
         if "matches_contract" in selected:

@@ -1,8 +1,10 @@
 """Applying a stream's contract to landed rows: type, put aside, deduplicate.
 
-Done in an in-memory DuckDB over Arrow: one SQL statement types every column with TRY_CAST,
-gives each record that breaks the contract a reason (missing key, value of the wrong type), and
-keeps one row per key per day (the newest by cursor) among the records that pass.
+Done in an in-memory DuckDB over Arrow: one SQL statement types every column with TRY_CAST (to
+the contract's DuckDB types) and gives each record that breaks the contract a reason (missing key,
+value of the wrong type). A `merge` stream then keeps one row per key per day among the records
+that pass — the newest by cursor, and of versions with the same cursor the one landed last; an
+`append` stream keeps every row as landed.
 """
 
 from __future__ import annotations
@@ -13,34 +15,15 @@ import duckdb
 import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
-from plumbing_dagster.io_managers.sql import quote
-from plumbing_dagster.io_managers.staged import (
-    PARTITION_COLUMN,
-    REJECT_REASON_COLUMN,
-    REJECT_RECORD_COLUMN,
-    StagedTable,
-    rejected_schema,
-)
-from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, landing_type
-
-_SCALAR_SQL = {
-    "integer": "BIGINT",
-    "number": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "string": "VARCHAR",
-    "null": "VARCHAR",
-}
+from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN
+from plumbing_dagster.contract.types import contract_type
+from plumbing_dagster.io_managers.staged import StagedTable, rejected_schema
+from plumbing_dagster.tables import PARTITION_COLUMN, REJECT_REASON_COLUMN, REJECT_RECORD_COLUMN, quote
 
 
 def staging_sql_type(spec: FieldSpec) -> str | None:
     """The DuckDB type a field is staged as; None keeps the landed (nested) type as it is."""
-    if spec.format == "date-time":
-        return "TIMESTAMPTZ"
-    if spec.format == "date":
-        return "DATE"
-    if spec.is_nested:
-        return None if landing_type(spec) != pa.string() else "VARCHAR"
-    return _SCALAR_SQL[spec.base_type]
+    return contract_type(spec).duckdb
 
 
 def _column_expression(name: str, spec: FieldSpec, present: bool) -> str:
@@ -84,7 +67,15 @@ def apply_contract(
     reason_sql = f"CASE {' '.join(reasons)} END" if reasons else "CAST(NULL AS VARCHAR)"
     partition = quote(PARTITION_COLUMN)
     keys = ", ".join(quote(k) for k in config.key_columns)
-    newest_first = f"{quote(config.cursor)} DESC NULLS LAST" if config.cursor else "_plumbing_row DESC"
+    # Equal cursors: the version landed last wins (rows are numbered in landing order).
+    newest_first = (
+        f"{quote(config.cursor)} DESC NULLS LAST, " if config.cursor else ""
+    ) + "_plumbing_row DESC"
+    one_per_key = (
+        f"QUALIFY row_number() OVER (PARTITION BY {partition}, {keys} ORDER BY {newest_first}) = 1"
+        if config.destination_sync_mode == "merge"
+        else ""
+    )
 
     conn = duckdb.connect()
     try:
@@ -102,8 +93,8 @@ def apply_contract(
         rows = conn.sql(
             f"""SELECT * EXCLUDE ({quote(REJECT_REASON_COLUMN)}, _plumbing_row) FROM checked
                 WHERE {quote(REJECT_REASON_COLUMN)} IS NULL
-                QUALIFY row_number() OVER (PARTITION BY {partition}, {keys} ORDER BY {newest_first}) = 1
-                ORDER BY {partition}, {keys}"""
+                {one_per_key}
+                ORDER BY {partition}, {keys}, _plumbing_row"""
         ).to_arrow_table()
         record_columns = [c for c in landed.column_names if c != PARTITION_COLUMN]
         record_sql = (

@@ -7,20 +7,17 @@ from collections.abc import Iterable
 from datetime import date
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from plumbing_dagster.config.models import StreamConfig
-from plumbing_dagster.io_managers.staged import PARTITION_COLUMN
+from plumbing_dagster.contract.arrow import landing_schema
 from plumbing_dagster.landing import LandingZone
-from plumbing_dagster.landing.airbyte import airbyte_files_for_day, airbyte_to_landed
-from plumbing_dagster.sources.arrow import landing_schema
+from plumbing_dagster.landing.producers import producer_of
+from plumbing_dagster.tables import PARTITION_COLUMN
 
 
 def landed_files(zone: LandingZone, source: str, config: StreamConfig, day: date) -> list[str]:
-    """The files that make up the day now, relative to the landing root."""
-    if config.producer == "airbyte":  # no manifests: the day is every file of that sync date
-        return airbyte_files_for_day(zone, source, config.stream, day)
-    return zone.current_files(source, config.stream, day)
+    """The files that make up the day now, relative to the landing root, in landing order."""
+    return producer_of(config).files_for_day(zone, source, config.stream, day)
 
 
 def day_fingerprint(files: Iterable[str]) -> str:
@@ -41,17 +38,13 @@ def read_landed_days(
     days: Iterable[date],
     columns: list[str] | None = None,
 ) -> pa.Table:
-    """All rows landed for `days`; files of different contract versions are unified by name."""
+    """All rows landed for `days`, in landing order; files of different contract versions are
+    unified by name."""
+    producer = producer_of(config)
     tables: list[pa.Table] = []
     for day in days:
         for relative in landed_files(zone, source, config, day):
-            if config.producer == "airbyte":
-                # Airbyte's own column names and types: map the whole file, then project.
-                airbyte = pq.read_table(zone.path(relative), filesystem=zone.fs)
-                table = airbyte_to_landed(airbyte, config)
-                table = table.select(columns) if columns is not None else table
-            else:
-                table = pq.read_table(zone.path(relative), filesystem=zone.fs, columns=columns)
+            table = producer.read(zone, relative, config, columns)
             day_column = pa.array([day] * table.num_rows, pa.date32())
             tables.append(table.append_column(PARTITION_COLUMN, day_column))
     if not tables:

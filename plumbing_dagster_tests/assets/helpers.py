@@ -10,21 +10,18 @@ from pathlib import Path
 import duckdb
 
 from plumbing_dagster.environments import Environment
-from plumbing_dagster.resources import VendorApisResource, VendorConnectionConfig
-from plumbing_dagster.sources.emulator import EmulatorServer
-from plumbing_dagster.sources.vendor import Vendor
+from plumbing_dagster.kit import Vendor
+from plumbing_dagster.kit.emulator import EmulatorServer
+from plumbing_dagster.resources import VendorApisResource
 
 
 @contextmanager
 def served(vendor: Vendor, app=None) -> Iterator[tuple[EmulatorServer, VendorApisResource]]:
     """The vendor's emulator on loopback, and a `vendor_apis` resource pointing at it (as in prod)."""
-    with EmulatorServer(app or vendor.make_emulator()) as server:
-        connection = vendor.sandbox_connection(server.url)
-        fields = {k: v for k, v in vars(connection).items() if v is not None}
-        yield (
-            server,
-            VendorApisResource(sandbox=False, connections={vendor.name: VendorConnectionConfig(**fields)}),
-        )
+    with EmulatorServer(app or vendor.emulator()) as server:
+        settings = vendor.sandbox_connection(server.url)
+        values = {k: v for k, v in settings.values().items() if v is not None}
+        yield server, VendorApisResource(sandbox=False, connections={vendor.name: values})
 
 
 def day_window(day: str) -> tuple[datetime, datetime]:

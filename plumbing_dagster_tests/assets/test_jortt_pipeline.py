@@ -5,7 +5,7 @@ from datetime import date
 import psycopg
 
 from plumbing_dagster.environments import load_environment
-from plumbing_dagster.sources.jortt import JorttEmulator
+from plumbing_dagster.sources.jortt import JorttEmulator, JorttWorld
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster_tests.assets.helpers import day_files, day_window, served, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
@@ -30,7 +30,7 @@ def test_a_day_of_invoices_lands_and_stages_with_the_oauth_flow(sandbox):
     assert emulator.token_requests == 2  # one token per run, reused across every page
     assert emulator.api_requests["invoices"] > 2  # several pages
 
-    expected = emulator.invoices_created_between(*day_window(DAY))
+    expected = emulator.world.invoices_created_between(*day_window(DAY))
     assert len(expected) > 0
     ids = warehouse_rows(sandbox, "SELECT id FROM jortt.invoices ORDER BY id")
     assert [r[0] for r in ids] == sorted(i["id"] for i in expected)
@@ -74,7 +74,7 @@ def test_invoices_and_customers_go_to_postgres_when_configured(tmp_path, postgre
         conn.execute("DROP SCHEMA IF EXISTS jortt CASCADE")
     result = materialize(defs, ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY)
     assert result.success
-    expected = JorttEmulator().invoices_created_between(*day_window(DAY))
+    expected = JorttWorld().invoices_created_between(*day_window(DAY))
     with psycopg.connect(postgres_url) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM jortt.invoices ORDER BY id").fetchall()]
         types = dict(

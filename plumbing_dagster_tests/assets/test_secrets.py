@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from plumbing_dagster.resources import VendorApisResource, VendorConnectionConfig
-from plumbing_dagster.sources.emulator import EmulatorServer
+from plumbing_dagster.kit.emulator import EmulatorServer
+from plumbing_dagster.resources import VendorApisResource
 from plumbing_dagster.sources.jortt import JorttEmulator
 from plumbing_dagster_tests.conftest import definitions_for, materialize
 
@@ -26,12 +26,12 @@ def _apis(url: str, secret: str) -> VendorApisResource:
     return VendorApisResource(
         sandbox=False,
         connections={
-            "jortt": VendorConnectionConfig(
-                base_url=url,
-                token_url=f"{url}/oauth-provider/oauth/token",
-                client_id=CLIENT_ID,
-                client_secret=secret,
-            )
+            "jortt": {
+                "base_url": url,
+                "token_url": f"{url}/oauth-provider/oauth/token",
+                "client_id": CLIENT_ID,
+                "client_secret": secret,
+            }
         },
     )
 

@@ -1,6 +1,6 @@
 """The shop mart: order lines enriched with users and products, with referential integrity."""
 
-from plumbing_dagster.sources.shop import ShopEmulator
+from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_window, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
@@ -17,12 +17,12 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
     )
     assert result.success
 
-    orders = ShopEmulator().orders_updated_between(*day_window(DAY))
+    orders = ShopWorld().orders_updated_between(*day_window(DAY))
     expected_lines = sum(len(o["line_items"]) for o in orders)
     lines = warehouse_rows(
         sandbox,
         "SELECT count(*), count(DISTINCT order_id), sum(line_amount), bool_and(user_found AND product_found) "
-        "FROM shop_marts.order_lines",
+        "FROM marts_shop.order_lines",
     )[0]
     assert lines[0] == expected_lines
     assert lines[1] == len(orders)
@@ -34,7 +34,7 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
     sample = orders[0]
     first_line = warehouse_rows(
         sandbox,
-        f"SELECT sku, quantity, product_name IS NOT NULL, user_name IS NOT NULL FROM shop_marts.order_lines "
+        f"SELECT sku, quantity, product_name IS NOT NULL, user_name IS NOT NULL FROM marts_shop.order_lines "
         f"WHERE order_id = {sample['id']} ORDER BY line_number LIMIT 1",
     )[0]
     assert first_line[:2] == (sample["line_items"][0]["sku"], sample["line_items"][0]["quantity"])

@@ -5,9 +5,9 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
-from plumbing_dagster.sources.emulator import Fault
+from plumbing_dagster.kit.emulator import Fault
 from plumbing_dagster.sources.registry import VENDORS
-from plumbing_dagster.sources.shop import ShopEmulator
+from plumbing_dagster.sources.shop import ShopEmulator, ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_files, day_window, served, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
@@ -24,7 +24,7 @@ def test_a_day_lands_parquet_and_stages_exactly_the_emulators_orders(sandbox):
     result = materialize(defs, ORDERS, partition_key=DAY)
     assert result.success
 
-    expected = ShopEmulator().orders_updated_between(*day_window(DAY))
+    expected = ShopWorld().orders_updated_between(*day_window(DAY))
     assert len(expected) > 1000  # more than one page at the client's page size: pagination happened
     files = day_files(sandbox, "shop", "orders", date(2026, 11, 1))
     assert len(files) == 1 and files[0].endswith(".parquet")
@@ -97,7 +97,7 @@ def test_faults_beyond_the_retry_budget_fail_clearly_and_keep_the_previous_day(s
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = str(failure.event_specific_data.error)
-    assert "shop: GET" in message and "/api/v1/orders failed with HTTP 500" in message
+    assert "shop: GET" in message and "/api/v1/orders (page 1) failed with HTTP 500" in message
     assert "sandbox-shop-key" not in message
     assert _orders_table(sandbox) == clean
     assert day_files(sandbox, "shop", "orders", date(2026, 11, 1)) == clean_files
@@ -116,6 +116,6 @@ def test_a_seven_day_range_runs_once_and_lands_seven_days(sandbox, days):
     assert [p[0] for p in partitions] == [date(2026, 10, d) for d in range(1, 8)]
     emulator = ShopEmulator()
     for day, count in partitions:
-        assert count == len(emulator.orders_updated_between(*day_window(day.isoformat())))
+        assert count == len(emulator.world.orders_updated_between(*day_window(day.isoformat())))
     raw = result.asset_materializations_for_node("raw_shop")
     assert {m.partition for m in raw} == {f"2026-10-0{d}" for d in range(1, 8)}

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
-from plumbing_dagster.io_managers import duckdb as duckdb_io
-from plumbing_dagster.sources.arrow import landing_schema
+from plumbing_dagster.contract.arrow import landing_schema
+from plumbing_dagster.warehouses.duckdb import DuckDBSession
 from plumbing_dagster_tests.assets.helpers import warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
@@ -58,7 +58,7 @@ def test_a_record_without_its_key_is_kept_aside_counted_and_fails_the_key_check(
     ]
     rejected = warehouse_rows(sandbox, "SELECT _reject_reason, _record FROM shop.users__rejected ORDER BY 1")
     assert [r[0] for r in rejected] == [
-        "field updated_at: not a timestamp is not TIMESTAMPTZ",
+        "field updated_at: not a timestamp is not TIMESTAMP WITH TIME ZONE",
         "missing primary key id",
     ]
     assert '"name":"No Key"' in rejected[1][1]
@@ -83,13 +83,13 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     before = warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id")
 
     _land_users(sandbox, defs, [_user(1, name="Changed"), _user(2), _user(4)])
-    original = duckdb_io.write_arrow
+    original = DuckDBSession.write
 
-    def failing_write(conn, schema, table, data):
-        original(conn, schema, table, data)  # the delete and insert happened...
+    def failing_write(session, schema, table, data):
+        original(session, schema, table, data)  # the delete and insert happened...
         raise RuntimeError("disk full")  # ...then the write fails before commit
 
-    monkeypatch.setattr(duckdb_io, "write_arrow", failing_write)
+    monkeypatch.setattr(DuckDBSession, "write", failing_write)
     result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
     assert not result.success
     assert "disk full" in str(
@@ -97,7 +97,7 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     )
     assert warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id") == before
 
-    monkeypatch.setattr(duckdb_io, "write_arrow", original)
+    monkeypatch.setattr(DuckDBSession, "write", original)
     assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
     assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [
         (1, "Changed"),
@@ -107,17 +107,15 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
 
 
 def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
-    import duckdb
+    from plumbing_dagster.warehouses.duckdb import DuckDBWarehouse
 
-    from plumbing_dagster.io_managers.duckdb import write_arrow
-
-    with duckdb.connect(sandbox.duckdb_path) as conn:
-        conn.execute("CREATE SCHEMA s")
-        write_arrow(conn, "s", "t", pa.table({"a": [1], "b": ["x"]}))
-        write_arrow(conn, "s", "t", pa.table({"c": [2.5], "b": ["y"], "a": [2]}))  # reordered + new column
-        assert conn.execute("SELECT a, b, c FROM s.t ORDER BY a").fetchall() == [
-            (1, "x", None),
-            (2, "y", 2.5),
+    with DuckDBWarehouse(sandbox.duckdb_path).transaction("s.t") as session:
+        session.ensure_schema("s")
+        session.write("s", "t", pa.table({"a": [1], "b": ["x"]}))
+        session.write("s", "t", pa.table({"c": [2.5], "b": ["y"], "a": [2]}))  # reordered + new column
+        assert session.read("SELECT a, b, c FROM s.t ORDER BY a").to_pylist() == [
+            {"a": 1, "b": "x", "c": None},
+            {"a": 2, "b": "y", "c": 2.5},
         ]
 
 

@@ -25,11 +25,11 @@ import dagster as dg
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import load_environment
-from plumbing_dagster.resources import VendorApisResource, VendorConnectionConfig
-from plumbing_dagster.sources.emulator import EmulatorServer
+from plumbing_dagster.kit import Extract, Window
+from plumbing_dagster.kit.emulator import EmulatorServer
+from plumbing_dagster.resources import VendorApisResource
 from plumbing_dagster.sources.registry import VENDORS
-from plumbing_dagster.sources.shop import ShopClient, ShopEmulator
-from plumbing_dagster.sources.vendor import Window
+from plumbing_dagster.sources.shop import ShopEmulator
 from plumbing_dagster_tests.conftest import definitions_for
 
 DAY = date(2026, 10, 14)
@@ -44,10 +44,11 @@ def fetch_only(url: str, arrow: bool) -> tuple[float, int]:
     `arrow=False` parses with `json.loads` into dicts (the client's plain path); `arrow=True` parses
     into Arrow tables of the contract's fields, the way the raw asset asks for them.
     """
-    client = ShopClient(VENDORS["shop"].sandbox_connection(url))
+    shop = VENDORS["shop"]
+    client = shop.connect(shop.sandbox_connection(url))
     started = time.perf_counter()
-    pages = client.iter_orders(Window.for_day(DAY), arrow_fields=ORDERS_FIELDS if arrow else None)
-    rows = sum(len(page) for page in pages)
+    extract = Extract(Window.for_day(DAY), arrow_fields=ORDERS_FIELDS if arrow else None)
+    rows = sum(len(page) for page in shop.endpoints["orders"].fetch(client, extract))
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed, rows
@@ -73,7 +74,7 @@ def serve_in_process(orders: int, ready, stop) -> None:
     """Child process: generate the day once, serve it until told to stop."""
     emulator = ShopEmulator(orders_per_day=orders, now=datetime(2026, 11, 1, tzinfo=UTC))
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
-    count = len(emulator.orders_updated_between(start, start + timedelta(days=1)))  # warm the cache
+    count = len(emulator.world.orders_updated_between(start, start + timedelta(days=1)))  # warm the cache
     with EmulatorServer(emulator) as server:
         ready.send((server.url, count))
         stop.wait()
@@ -89,10 +90,8 @@ def main() -> None:
     child = multiprocessing.Process(target=serve_in_process, args=(args.orders, send, stop), daemon=True)
     child.start()
     url, expected = receive.recv()
-    connection = VENDORS["shop"].sandbox_connection(url)
     apis = VendorApisResource(
-        sandbox=False,
-        connections={"shop": VendorConnectionConfig(base_url=url, api_key=connection.api_key)},
+        sandbox=False, connections={"shop": VENDORS["shop"].sandbox_connection(url).values()}
     )
 
     fetch_times, dict_times, land_times = [], [], []

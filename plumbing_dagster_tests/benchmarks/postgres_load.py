@@ -31,8 +31,9 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from plumbing_dagster.io_managers import sql
-from plumbing_dagster.io_managers.postgres import WarehousePostgresIOManager, pg_connect_info_safe
+from plumbing_dagster import tables as sql
+from plumbing_dagster.io_managers.postgres import WarehousePostgresIOManager
+from plumbing_dagster.warehouses.postgres import pg_connect_info_safe
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PARTITION = "2026-11-01"

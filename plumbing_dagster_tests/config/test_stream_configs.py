@@ -61,11 +61,11 @@ def test_field_the_source_does_not_provide_is_an_error(dag_dir: Path):
 
 
 def test_wrong_type_and_missing_key_are_reported(dag_dir: Path):
-    _edit(dag_dir, "streams/shop/orders.json", lambda d: (d.pop("primary_key"), d.update(selected="yes")))
+    _edit(dag_dir, "streams/shop/orders.json", lambda d: (d.pop("sync_mode"), d.update(selected="yes")))
     with pytest.raises(ConfigError) as error:
         load_stream_configs(dag_dir)
     message = str(error.value)
-    assert "field 'primary_key': Field required" in message
+    assert "field 'sync_mode': Field required" in message
     assert "field 'selected'" in message
 
 

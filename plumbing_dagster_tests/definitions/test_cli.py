@@ -17,7 +17,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
-from plumbing_dagster.sources.shop import ShopEmulator
+from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.conftest import sandbox_env
 
 REPOSITORY = DEFAULT_DAG_DIR.parent
@@ -74,7 +74,7 @@ def test_materialize_a_partition_from_the_command_line_twice(tmp_path: Path, run
     day = tmp_path / "data" / "landing" / "shop" / "orders" / "year=2026" / "month=11" / "day=01"
     assert len(list(day.glob("*.parquet"))) == 1
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    expected = ShopEmulator().orders_updated_between(start, start + timedelta(days=1))
+    expected = ShopWorld().orders_updated_between(start, start + timedelta(days=1))
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM shop.orders ORDER BY id").fetchall()]
     assert ids == sorted(order["id"] for order in expected) and len(ids) > 1000

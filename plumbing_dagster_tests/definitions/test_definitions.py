@@ -5,7 +5,7 @@ from datetime import datetime
 import dagster as dg
 import pytest
 
-from plumbing_dagster.environments import EnvironmentError_, load_environment
+from plumbing_dagster.environments import EnvironmentSettingsError, load_environment
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster_tests.conftest import definitions_for
 
@@ -57,7 +57,7 @@ def test_schedule_runs_yesterdays_partition(sandbox):
 
 
 def test_unknown_environment_fails_loudly():
-    with pytest.raises(EnvironmentError_, match="PLUMBING_ENV='stage' is not an environment"):
+    with pytest.raises(EnvironmentSettingsError, match="PLUMBING_ENV='stage' is not an environment"):
         load_environment(VENDORS, {"PLUMBING_ENV": "stage"})
 
 
@@ -77,14 +77,15 @@ def test_prod_reads_every_setting_from_the_environment_at_run_time(monkeypatch):
     assert isinstance(environment.landing.secret_access_key, dg.EnvVar)
     assert environment.landing.secret_access_key.env_var_name == "S3_SECRET_ACCESS_KEY"
     jortt = environment.vendor_apis.connections["jortt"]
-    assert jortt.client_secret.env_var_name == "JORTT_CLIENT_SECRET"
+    assert jortt["client_secret"].env_var_name == "JORTT_CLIENT_SECRET"
+    assert "token_url" not in jortt  # optional, and JORTT_TOKEN_URL is not set
     shop = environment.vendor_apis.connections["shop"]
-    assert shop.api_key.env_var_name == "SHOP_API_KEY"
+    assert shop["api_key"].env_var_name == "SHOP_API_KEY"
     for value in env.values():
         if "secret" in value or "pw@" in value:
             assert value not in repr(environment)
 
 
 def test_prod_without_a_landing_url_fails_with_the_variable_name():
-    with pytest.raises(EnvironmentError_, match="PLUMBING_LANDING_URL is not set"):
+    with pytest.raises(EnvironmentSettingsError, match="PLUMBING_LANDING_URL is not set"):
         load_environment(VENDORS, {"PLUMBING_ENV": "prod"})

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from plumbing_dagster.cli import main
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_source_catalog
-from plumbing_dagster.definitions import choose_warehouse
 from plumbing_dagster.environments import load_environment
+from plumbing_dagster.source_definitions import choose_warehouse
 from plumbing_dagster.sources.registry import VENDORS
 
 
@@ -19,6 +19,7 @@ def test_discover_writes_the_committed_schema_of_shop_orders(tmp_path: Path, mon
     committed = json.loads((DEFAULT_DAG_DIR / "sources" / "shop" / "orders.json").read_text())
     assert written == committed
     assert written["defaults"] == {"primary_key": [["id"]], "cursor_field": ["updated_at"]}
+    assert written["options"]["cursor_fields"] == ["updated_at"]
     assert written["fields"]["line_items"]["items"]["properties"]["quantity"] == {"type": "integer"}
     assert written["fields"]["updated_at"] == {"type": "string", "format": "date-time"}
     assert load_source_catalog(tmp_path)["shop"]["orders"].options.sync_modes == ["incremental"]
@@ -41,5 +42,5 @@ def test_postgres_streams_fall_back_to_duckdb_in_a_sandbox_without_postgres(tmp_
 
     invoices = load_stream_configs(DEFAULT_DAG_DIR)["jortt"]["invoices"]
     assert invoices.warehouse == "postgres"
-    assert choose_warehouse(invoices, sandbox) == "duckdb"
-    assert "stream 'invoices' falls back from Postgres to DuckDB" in caplog.text
+    assert choose_warehouse("jortt", invoices, sandbox) == "duckdb"
+    assert "jortt/invoices goes to postgres, which is not configured; using duckdb instead" in caplog.text

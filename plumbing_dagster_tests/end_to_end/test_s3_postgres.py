@@ -14,7 +14,7 @@ import pytest
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import load_environment
-from plumbing_dagster.sources.jortt import JorttEmulator
+from plumbing_dagster.sources.jortt import JorttWorld
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster_tests.assets.helpers import day_window
 from plumbing_dagster_tests.conftest import check_results, materialize
@@ -80,7 +80,7 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
     assert staged.success
     checks = check_results(staged)
     assert checks and all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
-    expected = JorttEmulator().invoices_created_between(*day_window(DAY))
+    expected = JorttWorld().invoices_created_between(*day_window(DAY))
     first = _invoices(postgres_url)
     assert sorted(row[[d.name for d in _columns(postgres_url)].index("id")] for row in first) == sorted(
         i["id"] for i in expected
@@ -163,7 +163,7 @@ def test_an_airbyte_file_in_the_landing_zone_reaches_staging(s3_postgres_env, tm
 
 
 def test_a_failed_landing_on_s3_keeps_the_previous_day(s3_postgres_env):
-    from plumbing_dagster.sources.emulator import Fault
+    from plumbing_dagster.kit.emulator import Fault
     from plumbing_dagster_tests.assets.helpers import served
 
     defs = build_definitions(s3_postgres_env)

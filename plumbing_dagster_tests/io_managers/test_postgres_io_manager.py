@@ -17,15 +17,11 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from plumbing_dagster.io_managers import postgres
-from plumbing_dagster.io_managers.postgres import (
-    PostgresConnectionError,
-    WarehousePostgresIOManager,
-    pg_connect_info_safe,
-    query_arrow,
-)
-from plumbing_dagster.io_managers.sql import qualified, quote
+from plumbing_dagster.io_managers.postgres import WarehousePostgresIOManager
 from plumbing_dagster.io_managers.staged import StagedTable, empty_rejected, rejected_schema
+from plumbing_dagster.tables import qualified, quote
+from plumbing_dagster.warehouses import postgres
+from plumbing_dagster.warehouses.postgres import PostgresConnectionError, pg_connect_info_safe, query_arrow
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-10-01")
 RANGE_START = "dagster/asset_partition_range_start"
@@ -151,7 +147,8 @@ def test_writes_partitions_exactly_and_reports_table_metadata(pg_url: str, schem
         "note": "text",
         "partition_date": "date",
     }
-    assert metadata["dagster/table_name"].value == f"test.{schema}.orders"
+    assert metadata["dagster/table_name"].value == f"{schema}.orders"  # as one queries it
+    assert metadata["plumbing/warehouse"].value == "127.0.0.1:5432/test"  # the server, no credentials
     assert "s3cret" not in str(metadata)
 
 

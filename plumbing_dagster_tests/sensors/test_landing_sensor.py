@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, StreamConfig, load_stream_configs
+from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN, records_to_table
 from plumbing_dagster.io_managers.duckdb import WarehouseDuckDBIOManager
 from plumbing_dagster.landing import LandingZone, Manifest
 from plumbing_dagster.landing.airbyte import (
@@ -29,7 +30,6 @@ from plumbing_dagster.partitions import daily_partitions
 from plumbing_dagster.raw.assets import raw_key
 from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.sensors import build_landing_sensor
-from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, records_to_table
 from plumbing_dagster.staging.assets import build_staging_asset, staging_key
 from plumbing_dagster.staging.landed import read_landed_days
 

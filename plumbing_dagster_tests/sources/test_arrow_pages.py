@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
-from plumbing_dagster.sources.arrow import VIOLATIONS_COLUMN, ArrowPageParser, records_to_table
-from plumbing_dagster.sources.emulator import EmulatorRequest, EmulatorResponse, EmulatorServer
+from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN, ArrowPageParser, records_to_table
+from plumbing_dagster.kit import Extract, Window
+from plumbing_dagster.kit.emulator import EmulatorRequest, EmulatorResponse, EmulatorServer
 from plumbing_dagster.sources.shop import VENDOR as SHOP
-from plumbing_dagster.sources.shop import ShopClient, ShopEmulator
-from plumbing_dagster.sources.vendor import Window
+from plumbing_dagster.sources.shop import ShopEmulator, ShopWorld
 
 ORDERS = load_stream_configs(DEFAULT_DAG_DIR)["shop"]["orders"].fields
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -18,7 +18,7 @@ DAY = Window(datetime(2026, 10, 14, tzinfo=UTC), datetime(2026, 10, 15, tzinfo=U
 
 
 def test_arrow_and_dict_parsing_land_the_same_table():
-    records = ShopEmulator(now=NOW, orders_per_day=300).orders_updated_between(DAY.start, DAY.end)
+    records = ShopWorld(now=NOW, orders_per_day=300).orders_updated_between(DAY.start, DAY.end)
     body = json.dumps({"data": records, "next_cursor": "c-2"}).encode()
     parsed = ArrowPageParser("data", ORDERS, {"next_cursor": pa.string()}).parse(body)
     assert parsed is not None
@@ -34,10 +34,8 @@ def test_a_page_whose_values_do_not_fit_falls_back_and_records_the_violation():
             bad = {"id": 2, "user_id": "seven", "total_amount": 1.0, "line_items": []}
             return EmulatorResponse.of_json({"data": [good, bad], "next_cursor": None})
 
-    with EmulatorServer(OneBadPage()) as server:
-        client = ShopClient(SHOP.sandbox_connection(server.url))
-        pages = list(client.iter_orders(DAY, arrow_fields=ORDERS))
-        client.close()
+    with EmulatorServer(OneBadPage()) as server, SHOP.connect(SHOP.sandbox_connection(server.url)) as client:
+        pages = list(SHOP.endpoints["orders"].fetch(client, Extract(DAY, arrow_fields=ORDERS)))
     assert len(pages) == 1 and isinstance(pages[0], list)  # parsed as dicts, not Arrow
     landed = records_to_table(pages[0], ORDERS).to_pylist()
     assert [row["id"] for row in landed] == [1, 2]
@@ -47,10 +45,8 @@ def test_a_page_whose_values_do_not_fit_falls_back_and_records_the_violation():
 
 def test_the_arrow_path_pages_through_the_whole_day():
     emulator = ShopEmulator(now=NOW, orders_per_day=2500)
-    with EmulatorServer(emulator) as server:
-        client = ShopClient(SHOP.sandbox_connection(server.url), page_size=500)
-        pages = list(client.iter_orders(DAY, arrow_fields=ORDERS))
-        client.close()
+    with EmulatorServer(emulator) as server, SHOP.connect(SHOP.sandbox_connection(server.url)) as client:
+        pages = list(SHOP.endpoints["orders"].fetch(client, Extract(DAY, arrow_fields=ORDERS)))
     assert len(pages) > 2 and all(isinstance(p, pa.Table) for p in pages)
     ids = [i for page in pages for i in page.column("id").to_pylist()]
-    assert ids == [o["id"] for o in emulator.orders_updated_between(DAY.start, DAY.end)]
+    assert ids == [o["id"] for o in emulator.world.orders_updated_between(DAY.start, DAY.end)]

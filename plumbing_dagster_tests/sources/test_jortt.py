@@ -17,20 +17,33 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pyarrow as pa
 import pytest
 from openapi_spec_validator.validation import OpenAPIV2SpecValidator
 
-from plumbing_dagster.sources.emulator import (
+from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
+from plumbing_dagster.kit import (
+    ApiError,
+    ClientCredentials,
+    ConnectionError_,
+    Extract,
+    Record,
+    RestClient,
+    RetryPolicy,
+    Scrubber,
+    Window,
+)
+from plumbing_dagster.kit.emulator import (
     EmulatorApp,
     EmulatorRequest,
     EmulatorResponse,
     EmulatorServer,
     Fault,
 )
-from plumbing_dagster.sources.http import ApiError, RetryPolicy
-from plumbing_dagster.sources.jortt import VENDOR, JorttClient, JorttEmulator
-from plumbing_dagster.sources.jortt.auth import JorttTokenAuth
-from plumbing_dagster.sources.vendor import Connection, Record, Window
+from plumbing_dagster.kit.extract import fetch_stream
+from plumbing_dagster.sources.jortt import VENDOR, JorttEmulator, connect
+from plumbing_dagster.sources.jortt.connection import JorttConnection
+from plumbing_dagster.sources.jortt.endpoints import RENEWABLE_ERROR_KEYS, error_key
 
 SPEC_PATH = Path(__file__).parent / "specs" / "jortt-swagger-2026-05-05.json"
 NOW = datetime(2026, 1, 12, 15, 0, tzinfo=UTC)  # a Monday; 11 days of data
@@ -75,12 +88,37 @@ class WithoutLinks:
         return response
 
 
-def make_client(server: EmulatorServer, **kwargs: Any) -> JorttClient:
-    return JorttClient(VENDOR.sandbox_connection(server.url), retry=RETRY, **kwargs)
+CONFIGS = load_stream_configs(DEFAULT_DAG_DIR)["jortt"]
+
+
+def make_client(server: EmulatorServer, **kwargs: Any) -> RestClient:
+    return connect(VENDOR.sandbox_connection(server.url), retry=RETRY, **kwargs)
 
 
 def rows(pages: Iterator[list[Record]]) -> list[Record]:
     return [record for page in pages for record in page]
+
+
+def read(client: RestClient, stream: str) -> list[Record]:
+    """The whole stream, as a snapshot read."""
+    return rows(VENDOR.endpoints[stream].fetch(client, Extract(None)))
+
+
+def organization(client: RestClient) -> Record:
+    (record,) = read(client, "organizations")
+    return record
+
+
+def read_window(client: RestClient, stream: str, window: Window) -> list[Record]:
+    """The stream for a window, as its committed config's sync mode reads it (pages may come as
+    Arrow tables of the contract's fields)."""
+    pages = fetch_stream(VENDOR.endpoints[stream], client, CONFIGS[stream], window)
+    return [r for page in pages for r in (page.to_pylist() if isinstance(page, pa.Table) else page)]
+
+
+def contract_view(records: list[Record], stream: str) -> list[Record]:
+    """The records as landing keeps them: the stream contract's fields only."""
+    return [{name: record.get(name) for name in CONFIGS[stream].fields} for record in records]
 
 
 def by_key(records: list[Record], *key: str) -> dict[tuple[Any, ...], Record]:
@@ -90,8 +128,8 @@ def by_key(records: list[Record], *key: str) -> dict[tuple[Any, ...], Record]:
 
 
 def all_invoices(emulator: JorttEmulator) -> list[Record]:
-    start = datetime.combine(emulator.start_date, datetime.min.time(), UTC)
-    return emulator.invoices_created_between(start, emulator.now + timedelta(seconds=1))
+    start = datetime.combine(emulator.world.start_date, datetime.min.time(), UTC)
+    return emulator.world.invoices_created_between(start, emulator.world.now + timedelta(seconds=1))
 
 
 def raw_token(url: str, scope: str = "customers:read invoices:read organizations:read") -> str:
@@ -235,7 +273,7 @@ def test_every_response_matches_the_swagger_document(
     assert len(projects) > 1 and all(len(b["data"]) <= 10 for b in projects)
     for body in projects:
         check_response(spec, validator_for, "/projects", body)
-    for project in emulator.projects():
+    for project in emulator.world.projects():
         path = f"/v1/projects/{project['aggregate_id']}/line_items"
         for body in every_page(path, {"start_date": "2026-01-05", "end_date": "2026-01-10"}):
             check_response(spec, validator_for, "/v1/projects/{id}/line_items", body)
@@ -247,7 +285,8 @@ def test_every_response_matches_the_swagger_document(
     missing = api.get(f"/projects/{unknown}/line_items")
     check_error(validator_for, missing, 404, "resource.not_found")
     bad_date = api.get(
-        f"/projects/{emulator.projects()[0]['aggregate_id']}/line_items", params={"start_date": "6 januari"}
+        f"/projects/{emulator.world.projects()[0]['aggregate_id']}/line_items",
+        params={"start_date": "6 januari"},
     )
     check_error(validator_for, bad_date, 422, "params.invalid")
     assert bad_date.json()["error"]["details"][0]["param"] == "start_date"
@@ -280,20 +319,20 @@ def test_one_token_serves_every_page(
     emulator, server = fresh
     caplog.set_level(logging.DEBUG)
     with make_client(server) as client:
-        invoices = rows(client.iter_invoices())
-        customers = rows(client.iter_customers())
+        invoices = read(client, "invoices")
+        customers = read(client, "customers")
     assert emulator.api_requests["invoices"] > 1  # paged
-    assert emulator.token_requests == 1 and client.auth.tokens_fetched == 1
-    assert len(invoices) == len(all_invoices(emulator)) and customers == emulator.customers()
-    (token,) = emulator._grants  # the one token issued
+    assert emulator.token_requests == 1
+    assert len(invoices) == len(all_invoices(emulator)) and customers == emulator.world.customers()
+    (token,) = emulator.tokens.access_tokens()  # the one token issued
     assert token not in caplog.text and SECRET not in caplog.text
 
 
 def test_concurrent_requests_share_one_token(fresh: tuple[JorttEmulator, EmulatorServer]) -> None:
     emulator, server = fresh
     with make_client(server) as client, ThreadPoolExecutor(max_workers=8) as pool:
-        organizations = list(pool.map(lambda _: client.organization(), range(16)))
-    assert organizations == [emulator.organization()] * 16
+        organizations = list(pool.map(lambda _: organization(client), range(16)))
+    assert organizations == [emulator.world.organization()] * 16
     assert emulator.token_requests == 1
 
 
@@ -304,7 +343,7 @@ def test_tokens_expired_mid_run_are_renewed_and_nothing_is_lost(
     recorder = Recorder(emulator)
     server.app = recorder
     with make_client(server) as client:
-        pages = client.iter_invoices()
+        pages = VENDOR.endpoints["invoices"].fetch(client, Extract(None))
         first = next(pages)
         emulator.expire_tokens()
         invoices = first + rows(pages)
@@ -318,12 +357,12 @@ def test_the_token_is_renewed_shortly_before_it_expires() -> None:
     emulator = JorttEmulator(now=NOW, rate_limit=None, clock=lambda: clock[0])
     recorder = Recorder(emulator)
     with EmulatorServer(recorder) as server, make_client(server, clock=lambda: clock[0]) as client:
-        client.organization()
+        organization(client)
         clock[0] += 7200 - 100  # 100 s left: still good
-        client.organization()
+        organization(client)
         assert emulator.token_requests == 1
         clock[0] += 70  # 30 s left: renewed before use
-        client.organization()
+        organization(client)
     assert emulator.token_requests == 2
     assert 401 not in recorder.statuses("/organizations")
 
@@ -332,8 +371,15 @@ def test_a_missing_scope_is_not_retried_with_new_tokens(
     fresh: tuple[JorttEmulator, EmulatorServer],
 ) -> None:
     emulator, server = fresh
-    auth = JorttTokenAuth(
-        CLIENT_ID, SECRET, f"{server.url}{TOKEN_PATH}", scopes=("customers:read",), retry=RETRY
+    auth = ClientCredentials(
+        "jortt",
+        f"{server.url}{TOKEN_PATH}",
+        CLIENT_ID,
+        SECRET,
+        scopes=("customers:read",),
+        scrub=Scrubber(),
+        renewable=lambda response: error_key(response) in RENEWABLE_ERROR_KEYS,
+        retry=RETRY,
     )
     with httpx.Client(base_url=server.url, auth=auth) as api:
         response = api.get("/v1/invoices")
@@ -348,7 +394,7 @@ def test_token_endpoint_errors_are_retried(fresh: tuple[JorttEmulator, EmulatorS
     server.faults.add(Fault("server_error", times=1, path_prefix=TOKEN_PATH, status=503))
     server.faults.add(Fault("rate_limit", times=1, path_prefix=TOKEN_PATH, retry_after=None))
     with make_client(server) as client:
-        assert client.organization() == emulator.organization()
+        assert organization(client) == emulator.world.organization()
     assert emulator.token_requests == 1  # the two faults never reached the emulator
     assert [kind for kind, _ in server.faults.fired] == ["server_error", "rate_limit"]
 
@@ -363,7 +409,7 @@ def test_429_then_success_gives_the_same_rows(fresh: tuple[JorttEmulator, Emulat
     server.faults.add(Fault("rate_limit", times=1, path_prefix="/v1/invoices", retry_after=None))
     server.faults.add(Fault("rate_limit", times=1, path_prefix="/v1/invoices", retry_after=0.01))
     with make_client(server) as client:
-        assert by_key(rows(client.iter_invoices()), "id") == expected
+        assert by_key(read(client, "invoices"), "id") == expected
     assert [kind for kind, _ in server.faults.fired] == ["rate_limit", "rate_limit"]
 
 
@@ -371,7 +417,7 @@ def test_the_emulators_own_rate_limit_only_slows_the_client_down() -> None:
     emulator = JorttEmulator(now=NOW, rate_limit=2)
     recorder = Recorder(emulator)
     with EmulatorServer(recorder) as server, make_client(server) as client:
-        invoices = rows(client.iter_invoices())
+        invoices = read(client, "invoices")
     assert 429 in recorder.statuses("/invoices")
     assert by_key(invoices, "id") == by_key(all_invoices(emulator), "id")
 
@@ -381,15 +427,15 @@ def test_a_wrong_secret_fails_without_leaking_credentials(
 ) -> None:
     _, server = fresh
     wrong = "not-the-secret-4f1c"
-    connection = Connection(
+    connection = JorttConnection(
         base_url=server.url,
         token_url=f"{server.url}{TOKEN_PATH}",
         client_id=CLIENT_ID,
         client_secret=wrong,
     )
     caplog.set_level(logging.DEBUG)
-    with JorttClient(connection, retry=RETRY) as client, pytest.raises(ApiError) as caught:
-        client.organization()
+    with connect(connection, retry=RETRY) as client, pytest.raises(ApiError) as caught:
+        organization(client)
     error = caught.value
     assert error.status == 401 and error.vendor == "jortt"
     assert TOKEN_PATH in str(error) and "invalid_client" in str(error)
@@ -398,23 +444,25 @@ def test_a_wrong_secret_fails_without_leaking_credentials(
 
 
 def test_missing_credentials_are_named_not_shown() -> None:
-    with pytest.raises(ValueError, match="JORTT_CLIENT_SECRET") as caught:
-        JorttClient(Connection(base_url="https://api.jortt.nl", client_id="my-id"))
+    with pytest.raises(ConnectionError_, match="JORTT_CLIENT_SECRET not set") as caught:
+        JorttConnection.from_values({"base_url": "https://api.jortt.nl", "client_id": "my-id"})
     assert "my-id" not in str(caught.value) and "JORTT_CLIENT_ID" not in str(caught.value)
+    settings = JorttConnection(base_url="https://api.jortt.nl", client_id="my-id", client_secret="my-secret")
+    assert "my-id" not in repr(settings) and "my-secret" not in repr(settings)
 
 
 def test_a_truncated_page_fails(fresh: tuple[JorttEmulator, EmulatorServer]) -> None:
     _, server = fresh
     server.faults.add(Fault("malformed", times=1, path_prefix="/v1/customers"))
     with make_client(server) as client, pytest.raises(ApiError, match="not JSON"):
-        rows(client.iter_customers())
+        read(client, "customers")
 
 
 def test_a_page_without_links_fails(fresh: tuple[JorttEmulator, EmulatorServer]) -> None:
     emulator, server = fresh
     server.app = WithoutLinks(emulator)
     with make_client(server) as client, pytest.raises(ApiError, match="malformed page") as caught:
-        rows(client.iter_customers())
+        read(client, "customers")
     assert "_links" in str(caught.value) and "/v1/customers" in str(caught.value)
 
 
@@ -426,9 +474,9 @@ def test_invoices_of_one_day_are_exactly_that_day(
 ) -> None:
     emulator, server = fresh
     window = Window.for_day(DAY)
-    expected = emulator.invoices_created_between(window.start, window.end)
+    expected = emulator.world.invoices_created_between(window.start, window.end)
     with make_client(server) as client:
-        got = rows(VENDOR.endpoints["invoices"].fetch(client, window))
+        got = read_window(client, "invoices", window)
     assert emulator.api_requests["invoices"] > 1  # the day was found across pages
     assert len(expected) > 10
     assert by_key(got, "id") == by_key(expected, "id")
@@ -436,34 +484,39 @@ def test_invoices_of_one_day_are_exactly_that_day(
 
 def test_projects_and_customers_are_complete(server: EmulatorServer, emulator: JorttEmulator) -> None:
     with make_client(server) as client:
-        projects = rows(VENDOR.endpoints["projects"].fetch(client, None))
-        customers = rows(VENDOR.endpoints["customers"].fetch(client, Window.for_day(DAY)))
-        organizations = rows(VENDOR.endpoints["organizations"].fetch(client, None))
-    assert projects == emulator.projects() and len(projects) > 10
-    assert customers == emulator.customers()  # a snapshot: the window does not apply
-    assert organizations == [emulator.organization()]
+        projects = read(client, "projects")
+        customers = read_window(client, "customers", Window.for_day(DAY))
+        organizations = read_window(client, "organizations", Window.for_day(DAY))
+    assert projects == emulator.world.projects() and len(projects) > 10
+    # Snapshots: the window does not apply.
+    assert contract_view(customers, "customers") == contract_view(emulator.world.customers(), "customers")
+    assert contract_view(organizations, "organizations") == contract_view(
+        [emulator.world.organization()], "organizations"
+    )
 
 
 def test_projects_by_update_day(server: EmulatorServer, emulator: JorttEmulator) -> None:
     window = Window(datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
-    expected = [p for p in emulator.projects() if window.contains(datetime.fromisoformat(p["updated_at"]))]
+    expected = [
+        p for p in emulator.world.projects() if window.contains(datetime.fromisoformat(p["updated_at"]))
+    ]
     with make_client(server) as client:
-        got = rows(VENDOR.endpoints["projects"].fetch(client, window))
+        got = read_window(client, "projects", window)
     assert expected and by_key(got, "aggregate_id") == by_key(expected, "aggregate_id")
 
 
 def test_line_items_of_one_day_carry_their_project(server: EmulatorServer, emulator: JorttEmulator) -> None:
     expected = [
         item
-        for project in emulator.projects()
-        for item in emulator.line_items(project["aggregate_id"], DAY, DAY + timedelta(days=1))
+        for project in emulator.world.projects()
+        for item in emulator.world.line_items(project["aggregate_id"], DAY, DAY + timedelta(days=1))
     ]
     with make_client(server) as client:
-        got = rows(VENDOR.endpoints["project_line_items"].fetch(client, Window.for_day(DAY)))
+        got = read_window(client, "project_line_items", Window.for_day(DAY))
         with pytest.raises(ValueError, match="whole UTC days"):
             half_day = Window.for_day(DAY)
             half_day = Window(half_day.start, half_day.start + timedelta(hours=12))
-            rows(VENDOR.endpoints["project_line_items"].fetch(client, half_day))
+            read_window(client, "project_line_items", half_day)
     assert len(expected) > 5
     key = ("project_id", "line_item_id")
     assert by_key(got, *key) == by_key(expected, *key)
@@ -474,7 +527,7 @@ def test_the_data_is_deterministic_and_grows_with_the_clock() -> None:
     one_day = Window.for_day(DAY)
 
     def invoices(emulator: JorttEmulator) -> list[Record]:
-        return emulator.invoices_created_between(one_day.start, one_day.end)
+        return emulator.world.invoices_created_between(one_day.start, one_day.end)
 
     first, again = invoices(JorttEmulator(now=NOW)), invoices(JorttEmulator(now=NOW))
     other_seed = invoices(JorttEmulator(seed=12, now=NOW))
@@ -484,6 +537,6 @@ def test_the_data_is_deterministic_and_grows_with_the_clock() -> None:
 
 def test_the_package_knows_nothing_of_dagster() -> None:
     package = Path(VENDOR.connect.__code__.co_filename).parent
-    for module in package.glob("*.py"):
+    for module in package.rglob("*.py"):
         text = module.read_text(encoding="utf-8")
         assert "import dagster" not in text and "from dagster" not in text, module.name

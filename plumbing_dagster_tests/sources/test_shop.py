@@ -10,28 +10,39 @@ from typing import Any
 
 import pytest
 
-from plumbing_dagster.sources.emulator import (
+from plumbing_dagster.kit import (
+    ApiError,
+    ConnectionError_,
+    Extract,
+    RestClient,
+    RetryPolicy,
+    ServerFilter,
+    Window,
+)
+from plumbing_dagster.kit.emulator import (
     EmulatorRequest,
     EmulatorResponse,
     EmulatorServer,
     Fault,
 )
-from plumbing_dagster.sources.http import ApiError, RetryPolicy
-from plumbing_dagster.sources.shop import VENDOR, ShopClient, ShopEmulator
-from plumbing_dagster.sources.shop.client import ORDERS_PATH, USERS_PATH
-from plumbing_dagster.sources.vendor import Connection, Window
+from plumbing_dagster.sources.shop import VENDOR, ShopEmulator, ShopWorld
+from plumbing_dagster.sources.shop.connection import ShopConnection
+from plumbing_dagster.sources.shop.emulator.app import ORDERS_PATH, USERS_PATH
+from plumbing_dagster.sources.shop.emulator.world import ORDERS_PAGE_MAX
+from plumbing_dagster.sources.shop.endpoints import connect
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = date(2026, 2, 10)
 API_KEY = "sandbox-shop-key"
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01)
-PAGE_SIZE = 50
+PAGE_SIZE = ORDERS_PAGE_MAX  # what the orders endpoint asks for
 
 
 @pytest.fixture(scope="module")
 def emulator() -> ShopEmulator:
     # One emulator for the module: its data is immutable, and its day caches make tests fast.
-    return ShopEmulator(now=NOW, orders_per_day=240)
+    # Enough orders a day for a few pages.
+    return ShopEmulator(now=NOW, orders_per_day=2400)
 
 
 @pytest.fixture
@@ -41,14 +52,19 @@ def server(emulator: ShopEmulator) -> Iterator[EmulatorServer]:
         yield running
 
 
-def make_client(server: EmulatorServer, api_key: str = API_KEY, page_size: int = PAGE_SIZE) -> ShopClient:
-    connection = Connection(base_url=server.url, api_key=api_key)
-    return ShopClient(connection, page_size=page_size, retry=FAST_RETRY)
+def make_client(server: EmulatorServer, api_key: str = API_KEY) -> RestClient:
+    client = connect(ShopConnection(base_url=server.url, api_key=api_key))
+    client.api.retry = FAST_RETRY
+    return client
+
+
+def pages_of(client: RestClient, stream: str, window: Window | None = None) -> list[list[dict[str, Any]]]:
+    return list(VENDOR.endpoints[stream].fetch(client, Extract(window)))
 
 
 def fetch_orders(server: EmulatorServer, window: Window | None) -> list[dict[str, Any]]:
     with make_client(server) as client:
-        return [record for page in client.iter_orders(window) for record in page]
+        return [record for page in pages_of(client, "orders", window) for record in page]
 
 
 # -- orders ------------------------------------------------------------------------------------
@@ -58,10 +74,10 @@ def test_orders_of_a_day_come_back_exactly_across_pages(
     emulator: ShopEmulator, server: EmulatorServer
 ) -> None:
     window = Window.for_day(DAY)
-    expected = emulator.orders_updated_between(window.start, window.end)
+    expected = emulator.world.orders_updated_between(window.start, window.end)
 
     with make_client(server) as client:
-        pages = list(client.iter_orders(window))
+        pages = pages_of(client, "orders", window)
     orders = [record for page in pages for record in page]
 
     assert len(expected) > PAGE_SIZE  # else paging was never exercised
@@ -78,7 +94,7 @@ def test_orders_of_a_day_come_back_exactly_across_pages(
 
 
 def test_order_records_are_well_formed(emulator: ShopEmulator) -> None:
-    orders = emulator.orders_updated_between(*_bounds(Window.for_day(DAY)))
+    orders = emulator.world.orders_updated_between(*_bounds(Window.for_day(DAY)))
     for order in orders:
         assert set(order) == {
             "id",
@@ -101,7 +117,7 @@ def test_order_records_are_well_formed(emulator: ShopEmulator) -> None:
 
 
 def test_window_is_half_open(emulator: ShopEmulator, server: EmulatorServer) -> None:
-    day = emulator.orders_updated_between(*_bounds(Window.for_day(DAY)))
+    day = emulator.world.orders_updated_between(*_bounds(Window.for_day(DAY)))
     moment = datetime.fromisoformat(day[len(day) // 2]["updated_at"])
     at_moment = {o["id"] for o in day if o["updated_at"] == day[len(day) // 2]["updated_at"]}
 
@@ -126,12 +142,12 @@ def test_nothing_updated_after_now_is_served(emulator: ShopEmulator, server: Emu
     assert orders
     assert max(o["updated_at"] for o in orders) <= NOW.isoformat().replace("+00:00", "Z")
     later = NOW + timedelta(seconds=1)
-    assert emulator.orders_updated_between(later, later + timedelta(days=2)) == []
+    assert emulator.world.orders_updated_between(later, later + timedelta(days=2)) == []
 
 
 def test_the_same_arguments_give_the_same_data() -> None:
-    first, second = ShopEmulator(seed=3, now=NOW), ShopEmulator(seed=3, now=NOW)
-    other = ShopEmulator(seed=4, now=NOW)
+    first, second = ShopWorld(seed=3, now=NOW), ShopWorld(seed=3, now=NOW)
+    other = ShopWorld(seed=4, now=NOW)
     bounds = _bounds(Window.for_day(DAY))
 
     assert first.orders_updated_between(*bounds) == second.orders_updated_between(*bounds)
@@ -144,15 +160,15 @@ def test_the_same_arguments_give_the_same_data() -> None:
 
 
 def test_users_and_products_page_through_the_snapshot(emulator: ShopEmulator, server: EmulatorServer) -> None:
-    with make_client(server, page_size=30) as client:
-        user_pages = list(client.iter_users())
-        product_pages = list(client.iter_products())
+    with make_client(server) as client:
+        user_pages = pages_of(client, "users")
+        product_pages = pages_of(client, "products")
 
     users = [u for page in user_pages for u in page]
     products = [p for page in product_pages for p in page]
     assert len(user_pages) > 1 and len(product_pages) > 1
-    assert users == emulator.users()
-    assert products == emulator.products()
+    assert users == emulator.world.users()
+    assert products == emulator.world.products()
     assert 100 < len(users) <= 200 and len(products) == 80
     assert len({u["id"] for u in users}) == len(users)
     assert len({p["sku"] for p in products}) == len(products)
@@ -160,16 +176,16 @@ def test_users_and_products_page_through_the_snapshot(emulator: ShopEmulator, se
 
 
 def test_users_grow_with_the_clock() -> None:
-    early = ShopEmulator(now=datetime(2026, 1, 2, tzinfo=UTC)).users()
-    late = ShopEmulator(now=datetime(2026, 12, 31, tzinfo=UTC)).users()
+    early = ShopWorld(now=datetime(2026, 1, 2, tzinfo=UTC)).users()
+    late = ShopWorld(now=datetime(2026, 12, 31, tzinfo=UTC)).users()
     assert 0 < len(early) < len(late)
     assert {u["id"] for u in early} < {u["id"] for u in late}
 
 
 def test_orders_reference_existing_users_and_products(emulator: ShopEmulator) -> None:
-    users = {u["id"]: u for u in emulator.users()}
-    skus = {p["sku"]: p for p in emulator.products()}
-    orders = emulator.orders_updated_between(
+    users = {u["id"]: u for u in emulator.world.users()}
+    skus = {p["sku"]: p for p in emulator.world.products()}
+    orders = emulator.world.orders_updated_between(
         datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)
     )
 
@@ -190,7 +206,7 @@ def test_rate_limits_with_retry_after_are_waited_out(emulator: ShopEmulator, ser
 
     orders = fetch_orders(server, window)
 
-    assert orders == emulator.orders_updated_between(window.start, window.end)
+    assert orders == emulator.world.orders_updated_between(window.start, window.end)
     assert server.faults.fired == [("rate_limit", ORDERS_PATH)] * 3
 
 
@@ -225,16 +241,16 @@ class _WrongEnvelope:
 def test_a_page_without_the_expected_envelope_fails() -> None:
     with EmulatorServer(_WrongEnvelope()) as server, make_client(server) as client:
         with pytest.raises(ApiError, match="malformed page") as raised:
-            list(client.iter_orders(None))
-        assert ORDERS_PATH in str(raised.value)
+            pages_of(client, "orders")
+        assert ORDERS_PATH in str(raised.value) and "(page 1)" in str(raised.value)
         with pytest.raises(ApiError, match="malformed page"):
-            list(client.iter_users())
+            pages_of(client, "users")
 
 
 def test_a_wrong_api_key_is_a_401_that_does_not_leak_the_key(server: EmulatorServer) -> None:
     wrong_key = "not-the-right-key-123"
     with make_client(server, api_key=wrong_key) as client, pytest.raises(ApiError) as raised:
-        list(client.iter_orders(Window.for_day(DAY)))
+        pages_of(client, "orders", Window.for_day(DAY))
     assert raised.value.status == 401
     assert "401" in str(raised.value)
     assert wrong_key not in str(raised.value)
@@ -242,8 +258,9 @@ def test_a_wrong_api_key_is_a_401_that_does_not_leak_the_key(server: EmulatorSer
 
 
 def test_a_missing_api_key_is_named_without_values() -> None:
-    with pytest.raises(ValueError, match="SHOP_API_KEY is missing"):
-        ShopClient(Connection(base_url="http://127.0.0.1:1"))
+    with pytest.raises(ConnectionError_, match="shop: SHOP_API_KEY not set"):
+        ShopConnection.from_values({"base_url": "http://127.0.0.1:1"})
+    assert "k3y-v4lue" not in repr(ShopConnection(base_url="http://x", api_key="k3y-v4lue"))
 
 
 # -- the emulator's own contract ---------------------------------------------------------------
@@ -280,19 +297,22 @@ def test_missing_auth_and_unknown_paths(emulator: ShopEmulator) -> None:
 def test_the_vendor_wires_client_endpoints_and_emulator(server: EmulatorServer) -> None:
     assert set(VENDOR.endpoints) == {"orders", "users", "products"}
     assert VENDOR.endpoints["orders"].sync_modes == ("incremental",)
+    assert VENDOR.endpoints["users"].sync_modes == ("incremental", "full_refresh")
     assert VENDOR.endpoints["products"].primary_key == ("sku",)
-    sandbox = VENDOR.make_emulator()
+    sandbox = VENDOR.emulator()
     assert isinstance(sandbox, ShopEmulator)
-    assert abs(sandbox.now - datetime.now(UTC)) < timedelta(minutes=1)  # the real clock by default
+    assert abs(sandbox.world.now - datetime.now(UTC)) < timedelta(minutes=1)  # the real clock by default
 
-    client = VENDOR.connect(VENDOR.sandbox_connection(server.url))
-    try:
+    with VENDOR.connect(VENDOR.sandbox_connection(server.url)) as client:
         for name, endpoint in VENDOR.endpoints.items():
-            records = [r for page in endpoint.fetch(client, Window.for_day(DAY)) for r in page]
+            server_side = isinstance(endpoint.cursors[endpoint.default_cursor], ServerFilter)
+            records = [
+                r
+                for page in pages_of(client, name, Window.for_day(DAY) if server_side else None)
+                for r in page
+            ]
             assert records, name
-            assert all(r[endpoint.cursor_field] for r in records)
-    finally:
-        client.close()
+            assert all(r[endpoint.default_cursor] for r in records)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -2,27 +2,25 @@
 
 Streams: customers and the organization (snapshots), invoices (by `created_at`), projects (by
 `updated_at`) and project line items (by their `date`). Auth is OAuth 2.0 client credentials
-(`JORTT_CLIENT_ID`, `JORTT_CLIENT_SECRET`). See `client.py` for paging, `resources.py` for how a
-partition window becomes API calls, `emulator.py` for the local stand-in used by the sandbox.
+(`JORTT_CLIENT_ID`, `JORTT_CLIENT_SECRET`). `endpoints.py` holds the client and how a window
+becomes API calls, `emulator/` the local stand-in used by the sandbox and the tests.
 """
-
-from __future__ import annotations
 
 from datetime import date
 
-from plumbing_dagster.sources.jortt.client import JorttClient
-from plumbing_dagster.sources.jortt.emulator import JorttEmulator
-from plumbing_dagster.sources.jortt.resources import ENDPOINTS
-from plumbing_dagster.sources.vendor import Connection, Vendor
+from plumbing_dagster.kit import Vendor
+from plumbing_dagster.sources.jortt.connection import JorttConnection
+from plumbing_dagster.sources.jortt.emulator import JorttEmulator, JorttWorld
+from plumbing_dagster.sources.jortt.endpoints import ENDPOINTS, TOKEN_PATH, connect
 
 SANDBOX_CLIENT_ID = "sandbox-jortt-client"
 SANDBOX_CLIENT_SECRET = "sandbox-jortt-secret"  # only ever accepted by the local emulator
 
 
-def sandbox_connection(url: str) -> Connection:
-    return Connection(
+def sandbox_connection(url: str) -> JorttConnection:
+    return JorttConnection(
         base_url=url,
-        token_url=f"{url}/oauth-provider/oauth/token",
+        token_url=f"{url}{TOKEN_PATH}",
         client_id=SANDBOX_CLIENT_ID,
         client_secret=SANDBOX_CLIENT_SECRET,
     )
@@ -32,16 +30,13 @@ VENDOR = Vendor(
     name="jortt",
     start_date=date(2026, 1, 1),
     endpoints=ENDPOINTS,
-    connect=lambda connection: JorttClient(connection),
+    connection=JorttConnection,
+    connect=connect,
     # The sandbox serves a year of history, unthrottled so a backfill is quick; Jortt's
     # 10 requests/s limit (429 request.throttled) is exercised in the source's tests.
-    make_emulator=lambda: JorttEmulator(rate_limit=None),
+    emulator=lambda: JorttEmulator(rate_limit=None),
     sandbox_connection=sandbox_connection,
-    prod_env={
-        "base_url": "JORTT_API_URL",  # https://api.jortt.nl
-        "client_id": "JORTT_CLIENT_ID",
-        "client_secret": "JORTT_CLIENT_SECRET",
-    },
+    description="Jortt bookkeeping and invoicing (seed 000).",
 )
 
-__all__ = ["ENDPOINTS", "VENDOR", "JorttClient", "JorttEmulator"]
+__all__ = ["ENDPOINTS", "VENDOR", "JorttEmulator", "JorttWorld", "connect"]

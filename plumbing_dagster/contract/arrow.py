@@ -18,50 +18,9 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from plumbing_dagster.config.models import FieldSpec
+from plumbing_dagster.contract.types import is_json_text, landing_type
 
 VIOLATIONS_COLUMN = "_contract_violations"
-
-_SCALARS: dict[str, pa.DataType] = {
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-    "string": pa.string(),
-    "null": pa.string(),
-}
-
-
-def is_nested_type(arrow_type: pa.DataType) -> bool:
-    """Lists, structs and maps: values Postgres keeps as jsonb and landing as nested columns."""
-    return (
-        pa.types.is_list(arrow_type)
-        or pa.types.is_large_list(arrow_type)
-        or pa.types.is_fixed_size_list(arrow_type)
-        or pa.types.is_list_view(arrow_type)
-        or pa.types.is_large_list_view(arrow_type)
-        or pa.types.is_struct(arrow_type)
-        or pa.types.is_map(arrow_type)
-    )
-
-
-def landing_type(spec: FieldSpec) -> pa.DataType:
-    """Arrow type a field lands as. Nested fields with a full shape stay nested; others are JSON text."""
-    base = spec.base_type
-    if base == "array" and spec.items is not None and _fully_typed(spec.items):
-        return pa.list_(landing_type(spec.items))
-    if base == "object" and spec.properties:
-        if all(_fully_typed(p) for p in spec.properties.values()):
-            return pa.struct([pa.field(n, landing_type(p)) for n, p in spec.properties.items()])
-    if base in ("array", "object"):
-        return pa.string()
-    return _SCALARS[base]
-
-
-def _fully_typed(spec: FieldSpec) -> bool:
-    if spec.base_type == "array":
-        return spec.items is not None and _fully_typed(spec.items)
-    if spec.base_type == "object":
-        return bool(spec.properties) and all(_fully_typed(p) for p in spec.properties.values())
-    return True
 
 
 def landing_schema(fields: Mapping[str, FieldSpec]) -> pa.Schema:
@@ -71,10 +30,8 @@ def landing_schema(fields: Mapping[str, FieldSpec]) -> pa.Schema:
     )
 
 
-def _json_text_fields(fields: Mapping[str, FieldSpec], schema: pa.Schema) -> list[str]:
-    return [
-        name for name, spec in fields.items() if spec.is_nested and schema.field(name).type == pa.string()
-    ]
+def _json_text_fields(fields: Mapping[str, FieldSpec]) -> list[str]:
+    return [name for name, spec in fields.items() if is_json_text(spec)]
 
 
 def _fits(value: Any, arrow_type: pa.DataType) -> bool:
@@ -98,7 +55,7 @@ def records_to_table(
     schema = landing_schema(fields)
     if isinstance(records, pa.Table):  # parsed straight into Arrow (ArrowPageParser)
         return _conform(records, schema)
-    text_fields = _json_text_fields(fields, schema)
+    text_fields = _json_text_fields(fields)
     if text_fields:
         records = [
             {**record, **{name: _dumps(record.get(name)) for name in text_fields}} for record in records
@@ -140,16 +97,47 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def arrow_parsable(fields: Mapping[str, FieldSpec]) -> bool:
     """Whether pages of this contract can be parsed straight into Arrow (no field kept as JSON text)."""
-    schema = landing_schema(fields)
-    return not _json_text_fields(fields, schema)
+    return not _json_text_fields(fields)
+
+
+def _nested_fields(paths: Mapping[str, pa.DataType]) -> list[pa.Field]:
+    """Arrow fields for dotted envelope paths: {"_links.next.href": string} -> _links: struct<...>."""
+    tree: dict[str, Any] = {}
+    for path, arrow_type in paths.items():
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = arrow_type
+
+    def build(name: str, node: Any) -> pa.Field:
+        if isinstance(node, dict):
+            return pa.field(name, pa.struct([build(k, v) for k, v in node.items()]))
+        return pa.field(name, node)
+
+    return [build(name, node) for name, node in tree.items()]
+
+
+def value_at(document: Any, path: str) -> Any:
+    """The value at a dotted path (`_links.next.href`, `params.args.6`), or None where it stops."""
+    node = document
+    for part in path.split(".") if path else ():
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 class ArrowPageParser:
-    """Parses a JSON page envelope (`{"<records_key>": [...], "<meta>": ...}`) straight into Arrow.
+    """Parses a JSON page (`{"<records_key>": [...], <envelope fields>}`) straight into Arrow.
 
     pyarrow's JSON reader types the records by the contract in C++, without a Python dict per
-    record: about half the time of `json.loads` plus `records_to_table`. Any value that does not fit
-    its field (or an unexpected envelope) returns None, and the caller parses the page the ordinary
+    record: about half the time of `json.loads` plus `records_to_table`. `meta` names the envelope
+    values the pager needs, by dotted path, with their Arrow types. Any value that does not fit its
+    field (or an unexpected envelope) returns None, and the caller parses the page the ordinary
     way, where violations are recorded field by field.
     """
 
@@ -157,9 +145,7 @@ class ArrowPageParser:
         self.records_key = records_key
         record = pa.struct([f for f in landing_schema(fields) if f.name != VIOLATIONS_COLUMN])
         self.meta = dict(meta)
-        self.envelope = pa.schema(
-            [pa.field(records_key, pa.list_(record)), *(pa.field(k, t) for k, t in self.meta.items())]
-        )
+        self.envelope = pa.schema([pa.field(records_key, pa.list_(record)), *_nested_fields(self.meta)])
 
     def parse(self, body: bytes) -> tuple[pa.Table, dict[str, Any]] | None:
         try:
@@ -178,5 +164,6 @@ class ArrowPageParser:
         if parsed.num_rows != 1 or not parsed.column(self.records_key).is_valid()[0].as_py():
             return None
         records = parsed.column(self.records_key).chunk(0).values
-        meta = {key: parsed.column(key)[0].as_py() for key in self.meta}
+        envelope = {name: parsed.column(name)[0].as_py() for name in parsed.column_names[1:]}
+        meta = {path: value_at(envelope, path) for path in self.meta}
         return pa.Table.from_struct_array(records), meta

@@ -1,8 +1,9 @@
 """One dlt source per vendor, one dlt resource per selected stream, all built the same way.
 
-Resources yield Arrow tables shaped by the stream contract (see `arrow.py`). The partition window
-is pushed into each endpoint's fetch, so a run is stateless: no dlt incremental state is read or
-written, and re-running a day asks the API for exactly that day again.
+Resources yield Arrow tables shaped by the stream contract (`contract/arrow.py`). Each stream's
+sync mode decides what is fetched for the partition window (`kit/extract.py`), so a run is
+stateless: no dlt incremental state is read or written, and re-running a day asks the API for
+exactly that day again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from dlt.extract.source import DltSource
+from dlt.sources import DltSource
 
 from plumbing_dagster.config.models import StreamConfig
-from plumbing_dagster.sources.arrow import arrow_parsable, records_to_table
-from plumbing_dagster.sources.vendor import Endpoint, Vendor, Window
+from plumbing_dagster.contract.arrow import records_to_table
+from plumbing_dagster.kit import Endpoint, Vendor, Window
+from plumbing_dagster.kit.extract import fetch_stream
 
 # Pages are gathered into batches of this many rows before dlt writes them: dlt's per-item cost
 # (schema checks, buffer bookkeeping) then falls on a few large tables instead of every page.
@@ -26,15 +28,11 @@ BATCH_ROWS = 50_000
 def _stream_batches(
     endpoint: Endpoint, client: Any, config: StreamConfig, window: Window | None
 ) -> Iterator[pa.Table]:
-    if client is None:
+    if client is None or window is None:
         raise RuntimeError(f"stream {config.stream!r} was built without a client (specs only)")
     pending: list[pa.Table] = []
     pending_rows = 0
-    if endpoint.fetch_arrow is not None and arrow_parsable(config.fields):
-        pages = endpoint.fetch_arrow(client, window, config.fields)
-    else:
-        pages = endpoint.fetch(client, window)
-    for page in pages:
+    for page in fetch_stream(endpoint, client, config, window):
         if not page:
             continue
         pending.append(records_to_table(page, config.fields))

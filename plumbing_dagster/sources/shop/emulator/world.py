@@ -1,8 +1,8 @@
-"""An emulator of our order API (seed 001): orders by update window, users and products by page.
+"""The shop world: deterministic users, products and orders over time (seed 001's order API).
 
-The data is a pure function of the constructor arguments, so tests can ask the emulator what the
-API must have served (`orders_updated_between`, `users`, `products`) and compare it with what the
-client got.
+The data is a pure function of the constructor arguments and the clock, so tests can ask the world
+what the API must have served (`orders_updated_between`, `users`, `products`) and compare it with
+what the client got.
 
 It must serve 200,000 orders a day for benchmarks, hence the shape of the code: one day's orders are
 generated in one pass straight into their JSON text (a dict per order would cost ~1 KB each and a
@@ -12,32 +12,19 @@ integer sort keys and joining pre-rendered JSON.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import hashlib
-import hmac
 import json
 import logging
-import random
 import threading
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from plumbing_dagster.sources.emulator import EmulatorRequest, EmulatorResponse
-from plumbing_dagster.sources.shop.client import (
-    ORDERS_LIMIT_MAX,
-    ORDERS_PATH,
-    PER_PAGE_MAX,
-    PRODUCTS_PATH,
-    USERS_PATH,
-)
+from plumbing_dagster.kit.emulator import World
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PAGE_SIZE = 100
-
+ORDERS_PAGE_MAX = 1000
 USER_COUNT = 200
 PRODUCT_COUNT = 80
 # Users created before start_date (so the first orders have customers); the rest join over a year.
@@ -52,83 +39,20 @@ MAX_ORDERS_PER_DAY = 9_000_000  # the daily count varies by ±10%; ids must stay
 KEY_SPACE = 10**13
 
 _EPOCH = date(1970, 1, 1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 
-_FIRST_NAMES = (
-    "Anna",
-    "Ben",
-    "Chloe",
-    "David",
-    "Emma",
-    "Felix",
-    "Greta",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Klara",
-    "Luca",
-    "Mia",
-    "Noah",
-    "Olivia",
-    "Paul",
-    "Rosa",
-    "Sofia",
-    "Tom",
-    "Zoe",
+_FIRST_NAMES = tuple(
+    "Anna Ben Chloe David Emma Felix Greta Hugo Ines Jonas Klara Luca Mia Noah Olivia Paul Rosa Sofia "
+    "Tom Zoe".split()
 )
-_LAST_NAMES = (
-    "Bakker",
-    "Costa",
-    "Dubois",
-    "Fischer",
-    "Garcia",
-    "Hansen",
-    "Jansen",
-    "Kowalski",
-    "Lambert",
-    "Meyer",
-    "Novak",
-    "Olsen",
-    "Peeters",
-    "Rossi",
-    "Schmidt",
-    "Silva",
-    "Visser",
-    "Weber",
+_LAST_NAMES = tuple(
+    "Bakker Costa Dubois Fischer Garcia Hansen Jansen Kowalski Lambert Meyer Novak Olsen Peeters Rossi "
+    "Schmidt Silva Visser Weber".split()
 )
 _COUNTRIES = ("DE", "NL", "FR", "BE", "AT", "ES", "IT", "PL", "SE", "DK", "IE", "PT")
 _CATEGORIES = ("kitchen", "garden", "office", "toys", "sports", "books", "electronics", "beauty")
-_ADJECTIVES = (
-    "Classic",
-    "Compact",
-    "Deluxe",
-    "Eco",
-    "Handy",
-    "Mini",
-    "Pro",
-    "Smart",
-    "Sturdy",
-    "Ultra",
-)
-_NOUNS = (
-    "Bottle",
-    "Lamp",
-    "Notebook",
-    "Backpack",
-    "Kettle",
-    "Speaker",
-    "Planter",
-    "Puzzle",
-    "Towel",
-    "Mug",
-    "Charger",
-    "Brush",
-)
-
-
-def derive_seed(*parts: object) -> int:
-    """A seed from `parts` that is stable across processes (Python's `hash` is salted per run)."""
-    digest = hashlib.sha256(":".join(str(p) for p in parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big")
+_ADJECTIVES = tuple("Classic Compact Deluxe Eco Handy Mini Pro Smart Sturdy Ultra".split())
+_NOUNS = tuple("Bottle Lamp Notebook Backpack Kettle Speaker Planter Puzzle Towel Mug Charger Brush".split())
 
 
 @functools.cache
@@ -147,75 +71,16 @@ def iso(ts: int) -> str:
     return _day_prefix(ts // DAY) + _times_of_day()[ts % DAY]
 
 
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _floor_seconds(moment: datetime) -> int:
+def floor_seconds(moment: datetime) -> int:
     # Integer arithmetic: float timestamps would blur the microsecond at a window bound.
     delta = moment - _EPOCH_UTC
     return delta.days * DAY + delta.seconds
 
 
-def _ceil_seconds(moment: datetime) -> int:
+def ceil_seconds(moment: datetime) -> int:
     # Records carry whole seconds, so `ts >= moment` is `ts >= ceil(moment)`, likewise for `<`.
     delta = moment - _EPOCH_UTC
     return delta.days * DAY + delta.seconds + (1 if delta.microseconds else 0)
-
-
-def _epoch_day(day: date) -> int:
-    return (day - _EPOCH).days
-
-
-class BadRequest(ValueError):
-    """A request parameter the API rejects with 400."""
-
-
-def _error(status: int, key: str, message: str) -> EmulatorResponse:
-    return EmulatorResponse.of_json(
-        {"error": {"code": status, "key": key, "message": message}}, status=status
-    )
-
-
-def _int_arg(request: EmulatorRequest, name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.arg(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise BadRequest(f"{name} must be {bound}")
-    return value
-
-
-def _datetime_arg(request: EmulatorRequest, name: str) -> datetime | None:
-    raw = request.arg(name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 date-time such as 2026-11-01T00:00:00Z") from None
-    if value.tzinfo is None:
-        raise BadRequest(f"{name} must carry a time zone (use Z for UTC)")
-    return value
-
-
-def encode_cursor(key: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{key}".encode()).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        version, key = text.split(":", 1)
-        if version != "v1":
-            raise ValueError(version)
-        return int(key)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest("cursor is not valid; pass next_cursor from the previous page") from None
 
 
 class _DayIndex:
@@ -229,8 +94,8 @@ class _DayIndex:
         self.docs = [doc for _, doc in entries]
 
 
-class ShopEmulator:
-    """Our order API: Bearer auth, orders paged by cursor, users and products paged by number."""
+class ShopWorld(World):
+    """Users sign up, products are listed, orders are placed and updated for up to two days."""
 
     def __init__(
         self,
@@ -238,18 +103,12 @@ class ShopEmulator:
         start_date: date = date(2026, 1, 1),
         orders_per_day: int = 2500,
         now: datetime | None = None,
-        api_key: str = "sandbox-shop-key",
     ):
-        if now is not None and now.tzinfo is None:
-            raise ValueError("now must be timezone-aware (UTC)")
+        super().__init__("shop", seed, start_date, now)
         if not 0 <= orders_per_day <= MAX_ORDERS_PER_DAY:
             raise ValueError(f"orders_per_day must be between 0 and {MAX_ORDERS_PER_DAY}")
-        self.seed = seed
-        self.start_date = start_date
         self.orders_per_day = orders_per_day
-        self.api_key = api_key
-        self._fixed_now = now
-        self._start_day = _epoch_day(start_date)
+        self._start_day = (start_date - _EPOCH).days
         # (record, created_at, updated_at) in signup order; timestamps as epoch seconds.
         self._users = self._make_users()
         self._user_created = [created for _, created, _ in self._users]
@@ -260,20 +119,13 @@ class ShopEmulator:
         self._created_day = functools.lru_cache(maxsize=4)(self._generate_created_day)
         self._updated_day = functools.lru_cache(maxsize=2)(self._index_updated_day)
 
-    # -- clock --------------------------------------------------------------------------------
-
-    @property
-    def now(self) -> datetime:
-        """The emulator's clock: fixed when given, else the real time (the data grows with it)."""
-        return self._fixed_now or datetime.now(UTC)
-
     def _now_ts(self) -> int:
-        return _floor_seconds(self.now)
+        return floor_seconds(self.now)
 
     # -- users and products -------------------------------------------------------------------
 
     def _make_users(self) -> list[tuple[dict[str, Any], int, int]]:
-        rng = random.Random(derive_seed("shop", self.seed, "users"))
+        rng = self.seeded("users")
         start = self._start_day * DAY
         created = sorted(
             [start - int(rng.random() * 90 * DAY) - 1 for _ in range(USERS_BEFORE_START)]
@@ -300,7 +152,7 @@ class ShopEmulator:
         return users
 
     def _make_products(self) -> tuple[list[tuple[dict[str, Any], int]], list[int], list[list[str]]]:
-        rng = random.Random(derive_seed("shop", self.seed, "products"))
+        rng = self.seeded("products")
         start = self._start_day * DAY
         products, prices, line_items = [], [], []
         for number in range(1, PRODUCT_COUNT + 1):
@@ -351,7 +203,7 @@ class ShopEmulator:
         day_index = epoch_day - self._start_day
         if day_index < 0:
             return buckets
-        rng = random.Random(derive_seed("shop", self.seed, "orders", epoch_day))
+        rng = self.seeded("orders", epoch_day)
         rand = rng.random
         count = round(self.orders_per_day * (0.9 + 0.2 * rand()))
         base = epoch_day * DAY
@@ -410,7 +262,7 @@ class ShopEmulator:
             entries.extend(self._created_day(epoch_day - offset)[offset])
         return _DayIndex(entries)
 
-    def _orders_page(self, low: int, high: int, limit: int) -> tuple[list[str], int | None]:
+    def orders_page(self, low: int, high: int, limit: int) -> tuple[list[str], int | None]:
         """Up to `limit` orders with sort key in [low, high), and the last key if more remain."""
         docs: list[str] = []
         keys: list[int] = []
@@ -431,76 +283,21 @@ class ShopEmulator:
             return docs[:limit], keys[limit - 1]
         return docs, None
 
-    def _order_key_bounds(self, start: datetime | None, end: datetime | None) -> tuple[int, int]:
-        first = max(_ceil_seconds(start), 0) if start else self._start_day * DAY
+    def order_key_bounds(self, start: datetime | None, end: datetime | None) -> tuple[int, int]:
+        first = max(ceil_seconds(start), 0) if start else self._start_day * DAY
         low = first * KEY_SPACE
         high = (self._now_ts() + 1) * KEY_SPACE  # nothing updated after `now` exists yet
         if end is not None:
-            high = min(high, max(_ceil_seconds(end), 0) * KEY_SPACE)
+            high = min(high, max(ceil_seconds(end), 0) * KEY_SPACE)
         return low, high
 
     def orders_updated_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Exactly the orders the API serves for `updated_from=start&updated_to=end`, in order."""
-        low, high = self._order_key_bounds(start, end)
+        low, high = self.order_key_bounds(start, end)
         docs: list[str] = []
         while True:
-            page, last_key = self._orders_page(low, high, ORDERS_LIMIT_MAX)
+            page, last_key = self.orders_page(low, high, ORDERS_PAGE_MAX)
             docs.extend(page)
             if last_key is None:
                 return json.loads("[" + ",".join(docs) + "]")
             low = last_key + 1
-
-    # -- HTTP ---------------------------------------------------------------------------------
-
-    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        routes = {
-            ORDERS_PATH: self._get_orders,
-            USERS_PATH: self._get_users,
-            PRODUCTS_PATH: self._get_products,
-        }
-        route = routes.get(request.path.rstrip("/"))
-        if route is None:
-            return _error(404, "not_found", f"no such resource: {request.path}")
-        if request.method != "GET":
-            return _error(405, "method_not_allowed", f"{request.method} is not allowed here")
-        if not self._authorized(request.header("Authorization")):
-            return _error(401, "unauthorized", "missing or invalid API key")
-        try:
-            return route(request)
-        except BadRequest as exc:
-            return _error(400, "invalid_parameter", str(exc))
-
-    def _authorized(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        return hmac.compare_digest(token.strip().encode(), self.api_key.encode())
-
-    def _get_orders(self, request: EmulatorRequest) -> EmulatorResponse:
-        limit = _int_arg(request, "limit", DEFAULT_PAGE_SIZE, 1, ORDERS_LIMIT_MAX)
-        start = _datetime_arg(request, "updated_from")
-        end = _datetime_arg(request, "updated_to")
-        if start and end and start > end:
-            raise BadRequest("updated_from must not be after updated_to")
-        low, high = self._order_key_bounds(start, end)
-        cursor = request.arg("cursor")
-        if cursor:
-            low = max(low, decode_cursor(cursor) + 1)
-        docs, last_key = self._orders_page(low, high, limit)
-        next_cursor = json.dumps(encode_cursor(last_key) if last_key is not None else None)
-        body = '{"data":[' + ",".join(docs) + '],"next_cursor":' + next_cursor + "}"
-        return EmulatorResponse(200, body.encode("utf-8"), {"Content-Type": "application/json"})
-
-    def _paged(self, request: EmulatorRequest, records: list[dict[str, Any]]) -> EmulatorResponse:
-        page = _int_arg(request, "page", 1, 1, None)
-        per_page = _int_arg(request, "per_page", DEFAULT_PAGE_SIZE, 1, PER_PAGE_MAX)
-        data = records[(page - 1) * per_page : page * per_page]
-        return EmulatorResponse.of_json(
-            {"data": data, "page": page, "per_page": per_page, "total": len(records)}
-        )
-
-    def _get_users(self, request: EmulatorRequest) -> EmulatorResponse:
-        return self._paged(request, self.users())
-
-    def _get_products(self, request: EmulatorRequest) -> EmulatorResponse:
-        return self._paged(request, self.products())

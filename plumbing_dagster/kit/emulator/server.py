@@ -1,9 +1,10 @@
 """The HTTP server every vendor emulator runs on, with injectable faults.
 
-A vendor emulator is an `EmulatorApp`: a function from `EmulatorRequest` to `EmulatorResponse`.
-`EmulatorServer` serves it over real HTTP on loopback (stdlib `ThreadingHTTPServer`, so the
-sandbox needs no extra service) and applies the faults a test queued: 429 with `Retry-After`,
-5xx, slow answers and malformed pages.
+A vendor emulator is an app (`app.py`'s `EmulatorApp`): a function from `EmulatorRequest`
+to `EmulatorResponse`. `EmulatorServer` serves any app over real HTTP on loopback (stdlib
+`ThreadingHTTPServer`, so the sandbox needs no extra service) and applies the faults a test
+queued: 429 with `Retry-After`, 5xx, slow answers and malformed pages, in the app's own error
+shape when it has one.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class EmulatorResponse:
         return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
-class EmulatorApp(Protocol):
+class ServesRequests(Protocol):
     def handle(self, request: EmulatorRequest) -> EmulatorResponse: ...
 
 
@@ -102,18 +103,25 @@ class FaultPlan:
         return None
 
 
-def _apply_fault(fault: Fault, serve: Callable[[], EmulatorResponse]) -> EmulatorResponse:
+def _apply_fault(fault: Fault, serve: Callable[[], EmulatorResponse], app: Any) -> EmulatorResponse:
+    # In the vendor's own error shape when the app renders errors (an `EmulatorApp` does).
+    render = getattr(app, "error", None)
     if fault.kind == "rate_limit":
-        headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
-        return EmulatorResponse.of_json(
-            {"error": {"code": 429, "key": "request.throttled", "message": "Too many requests"}},
-            status=429,
-            headers=headers,
+        throttled = getattr(app, "throttled", None)
+        response = (
+            throttled()
+            if throttled
+            else EmulatorResponse.of_json({"error": {"code": 429, "message": "Too many requests"}}, 429)
         )
+        response.headers.pop("Retry-After", None)
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = f"{fault.retry_after:g}"
+        return response
     if fault.kind == "server_error":
+        if render:
+            return render(fault.status, "server.error", "Internal error")
         return EmulatorResponse.of_json(
-            {"error": {"code": fault.status, "key": "server.error", "message": "Internal error"}},
-            status=fault.status,
+            {"error": {"code": fault.status, "message": "Internal error"}}, fault.status
         )
     if fault.kind == "slow":
         time.sleep(fault.delay)
@@ -129,7 +137,7 @@ class EmulatorServer:
     Use as a context manager, or `start()`/`stop()`. `url` is the base URL once started.
     """
 
-    def __init__(self, app: EmulatorApp, port: int = 0):
+    def __init__(self, app: ServesRequests, port: int = 0):
         self.app = app
         self.faults = FaultPlan()
         self.requests_served = 0
@@ -170,7 +178,7 @@ class EmulatorServer:
                         return EmulatorResponse.of_json({"error": "emulator failure"}, status=500)
 
                 fault = server_ref.faults.take(request.path)
-                response = _apply_fault(fault, serve) if fault else serve()
+                response = _apply_fault(fault, serve, server_ref.app) if fault else serve()
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     self.send_header(name, value)

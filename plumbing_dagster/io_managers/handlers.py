@@ -1,0 +1,97 @@
+"""The type handlers both warehouse IO managers use, written once against `WarehouseSession`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+
+from plumbing_dagster.io_managers.sql import delete_statement, select_statement
+from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, StagedTable, key_columns
+from plumbing_dagster.tables import CURRENT_SUFFIX, REJECTED_SUFFIX
+from plumbing_dagster.warehouses.base import WarehouseSession, current_view_sql
+
+
+def table_metadata(session: WarehouseSession, schema: str, table: str, rows: int) -> dict[str, Any]:
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, kind) for name, kind in session.columns(schema, table).items()]
+        ),
+        "dagster/row_count": rows,
+        "plumbing/warehouse": session.location,
+    }
+
+
+class ArrowHandler(DbTypeHandler[pa.Table]):
+    """Arrow tables, written by column name; inputs read the slice as Arrow."""
+
+    def handle_output(
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: pa.Table, connection: WarehouseSession
+    ) -> Mapping[str, Any]:
+        connection.write(table_slice.schema, table_slice.table, obj)
+        return table_metadata(connection, table_slice.schema, table_slice.table, obj.num_rows)
+
+    def load_input(
+        self, context: dg.InputContext, table_slice: TableSlice, connection: WarehouseSession
+    ) -> pa.Table:
+        return connection.read(select_statement(table_slice))
+
+    @property
+    def supported_types(self) -> Sequence[type[object]]:
+        return [pa.Table]
+
+
+class StagedTableHandler(DbTypeHandler[StagedTable]):
+    """A staged day: rows, records put aside, and the `__current` view, in the open transaction."""
+
+    def handle_output(
+        self,
+        context: dg.OutputContext,
+        table_slice: TableSlice,
+        obj: StagedTable,
+        connection: WarehouseSession,
+    ) -> Mapping[str, Any]:
+        schema, table = table_slice.schema, table_slice.table
+        rejected_table = table + REJECTED_SUFFIX
+        connection.write(schema, table, obj.rows)
+        if connection.table_exists(schema, rejected_table):
+            connection.execute(delete_statement(table_slice, rejected_table))
+        connection.write(schema, rejected_table, obj.rejected)
+
+        metadata = context.definition_metadata or {}
+        mode = metadata.get(META_CURRENT_VIEW)
+        if mode:
+            columns = list(connection.columns(schema, table))
+            body = current_view_sql(
+                schema, table, columns, key_columns(metadata), metadata.get(META_CURSOR), mode
+            )
+            connection.replace_view(schema, table + CURRENT_SUFFIX, body)
+        return {
+            **table_metadata(connection, schema, table, obj.rows.num_rows),
+            "plumbing/rejected_count": obj.rejected.num_rows,
+            **obj.metadata,
+        }
+
+    def load_input(
+        self, context: dg.InputContext, table_slice: TableSlice, connection: WarehouseSession
+    ) -> StagedTable:
+        return StagedTable(rows=connection.read(select_statement(table_slice)), rejected=pa.table({}))
+
+    @property
+    def supported_types(self) -> Sequence[type[object]]:
+        return [StagedTable]
+
+
+def type_handlers() -> list[DbTypeHandler]:
+    """Staged tables and Arrow; pandas DataFrames too once pandas is loaded (an asset that returns
+    one has imported it), so code locations that never use pandas never pay its import."""
+    handlers: list[DbTypeHandler] = [StagedTableHandler(), ArrowHandler()]
+    if "pandas" in sys.modules:
+        from plumbing_dagster.io_managers.pandas import PandasViaArrowHandler
+
+        handlers.append(PandasViaArrowHandler(ArrowHandler()))
+    return handlers

@@ -1,0 +1,154 @@
+"""How a vendor declares its streams: each stream's facts stated once, on its `Endpoint`.
+
+- `primary_key`: the fields that identify a record.
+- `cursors`: the fields a partition window can be applied on, each with how: `ServerFilter` (the
+  API filters; `fetch` receives the window) or `ClientFilter` (every page is read and records
+  whose cursor lies in the window are kept). No cursor: the stream can only be read whole.
+- `snapshot`: whether the stream can be read whole (`full_refresh` lands that snapshot every day).
+- how it pages: `rest_endpoint` declares a one-request stream as data (path, records path,
+  paging strategy); anything more (fan-out per parent, JQL, RPC) gives its own `fetch`.
+
+The sync modes a stream config may choose follow from these facts (`Endpoint.sync_modes`); the
+discovered catalog is generated from them and the config loader checks every config against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from plumbing_dagster.config.models import DestinationSyncMode, FieldSpec, SyncMode
+from plumbing_dagster.kit.http import ApiClient
+from plumbing_dagster.kit.paging import Page, PageRequest, Paginator, iter_pages
+from plumbing_dagster.kit.window import Window
+
+
+@dataclass(frozen=True)
+class ServerFilter:
+    """The API filters by the cursor: `fetch` receives the window and sends it."""
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    """The API cannot filter by the cursor: the whole stream is read and each record whose cursor
+    lies in the window is kept. `naive_zone` places timestamps that come without an offset."""
+
+    naive_zone: tzinfo = UTC
+
+
+WindowStrategy = ServerFilter | ClientFilter
+
+
+class VendorClient(Protocol):
+    """What endpoints get: the vendor's client, with its `ApiClient` for paged reads."""
+
+    api: ApiClient
+
+    def close(self) -> None: ...
+
+
+class RestClient:
+    """A vendor client that is an `ApiClient` plus whatever else must be closed with it (an auth
+    helper's token client); vendors whose endpoints need no more than paged reads use this."""
+
+    def __init__(self, api: ApiClient, *also_close: Any):
+        self.api = api
+        self._also_close = also_close
+
+    def close(self) -> None:
+        self.api.close()
+        for other in self._also_close:
+            other.close()
+
+    def __enter__(self) -> RestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Extract:
+    """What one fetch asks for."""
+
+    window: Window | None  # None: the whole stream (a snapshot, a client-side filter, discovery)
+    cursor: str | None = None
+    fields: tuple[str, ...] = ()  # the contract's fields, for APIs that can select fields
+    arrow_fields: Mapping[str, FieldSpec] | None = None  # pages may come parsed into Arrow by these
+    options: BaseModel | None = None  # the stream config's `options`, as the endpoint's model
+
+
+Fetch = Callable[[Any, Extract], Iterator[Page]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One stream a vendor offers, with its facts (see the module docstring)."""
+
+    name: str
+    fetch: Fetch
+    primary_key: tuple[str, ...]
+    cursors: Mapping[str, WindowStrategy] = field(default_factory=dict)
+    snapshot: bool = True
+    description: str = ""
+    # Vendor-specific keys a stream config may set under "options" (a JQL scope, an Odoo model).
+    options: type[BaseModel] | None = None
+    # Field types the vendor describes itself (Odoo's fields_get), for discovery; else sampled.
+    describe: Callable[[Any, BaseModel | None], Mapping[str, FieldSpec]] | None = None
+    destination_sync_modes: tuple[DestinationSyncMode, ...] = ("append", "merge")
+
+    def __post_init__(self) -> None:
+        if not self.cursors and not self.snapshot:
+            raise ValueError(f"endpoint {self.name!r} can be read neither by window nor whole")
+
+    @property
+    def sync_modes(self) -> tuple[SyncMode, ...]:
+        modes: list[SyncMode] = []
+        if self.cursors:
+            modes.append("incremental")
+        if self.snapshot:
+            modes.append("full_refresh")
+        return tuple(modes)
+
+    @property
+    def default_cursor(self) -> str | None:
+        return next(iter(self.cursors), None)
+
+
+def rest_endpoint(
+    name: str,
+    *,
+    path: str,
+    records: str,
+    paging: Paginator,
+    primary_key: tuple[str, ...],
+    cursors: Mapping[str, WindowStrategy] | None = None,
+    params: Mapping[str, Any] | None = None,
+    window_params: Callable[[Window], Mapping[str, Any]] | None = None,
+    snapshot: bool = True,
+    description: str = "",
+) -> Endpoint:
+    """A stream read with one paged GET: `records` is the dotted path of the records in a page,
+    `window_params` turns a window into the query parameters of a `ServerFilter` cursor."""
+
+    def fetch(client: VendorClient, extract: Extract) -> Iterator[Page]:
+        query = dict(params or {})
+        if extract.window is not None:
+            if window_params is None:
+                raise ValueError(f"{name}: this endpoint has no server-side window")
+            query.update(window_params(extract.window))
+        request = PageRequest("GET", path, query)
+        return iter_pages(client.api, request, paging, records, arrow_fields=extract.arrow_fields)
+
+    return Endpoint(
+        name=name,
+        fetch=fetch,
+        primary_key=primary_key,
+        cursors=dict(cursors or {}),
+        snapshot=snapshot,
+        description=description,
+    )

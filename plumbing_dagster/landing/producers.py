@@ -1,0 +1,84 @@
+"""Who lands a stream's files, and what that means for reading and sensing them.
+
+A stream config's `producer` names one of `PRODUCERS`:
+- `dlt`: our raw assets extract the stream from its vendor API; a day is what its current
+  manifest lists; sensors follow the manifest log.
+- `airbyte`: Airbyte's S3 destination lands the files (no raw asset here); a day is every file of
+  that sync date; Airbyte's columns are mapped onto the contract; sensors list the stream folder.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import date
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.landing.airbyte import airbyte_files_for_day, airbyte_to_landed
+from plumbing_dagster.landing.feeds import AirbyteFeed, Feed, ManifestLogFeed
+from plumbing_dagster.landing.zone import LandingZone
+
+
+class Producer(ABC):
+    name: ClassVar[str]
+    # Whether this code location extracts the stream itself (a raw asset, an endpoint).
+    extracts: ClassVar[bool]
+
+    @abstractmethod
+    def files_for_day(self, zone: LandingZone, source: str, stream: str, day: date) -> list[str]:
+        """The files that make up the day now, relative to the landing root, in landing order."""
+
+    @abstractmethod
+    def read(
+        self, zone: LandingZone, relative: str, config: StreamConfig, columns: list[str] | None
+    ) -> pa.Table:
+        """One file, shaped like our own landed files (contract fields + `_contract_violations`)."""
+
+    @abstractmethod
+    def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:
+        """What a landing sensor lists to notice new files of these streams."""
+
+
+class DltProducer(Producer):
+    name = "dlt"
+    extracts = True
+
+    def files_for_day(self, zone: LandingZone, source: str, stream: str, day: date) -> list[str]:
+        return zone.current_files(source, stream, day)
+
+    def read(
+        self, zone: LandingZone, relative: str, config: StreamConfig, columns: list[str] | None
+    ) -> pa.Table:
+        return pq.read_table(zone.path(relative), filesystem=zone.fs, columns=columns)
+
+    def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:
+        return [ManifestLogFeed(source, frozenset(streams))]
+
+
+class AirbyteProducer(Producer):
+    name = "airbyte"
+    extracts = False
+
+    def files_for_day(self, zone: LandingZone, source: str, stream: str, day: date) -> list[str]:
+        return airbyte_files_for_day(zone, source, stream, day)
+
+    def read(
+        self, zone: LandingZone, relative: str, config: StreamConfig, columns: list[str] | None
+    ) -> pa.Table:
+        # Airbyte's own column names and types: map the whole file, then project.
+        table = airbyte_to_landed(pq.read_table(zone.path(relative), filesystem=zone.fs), config)
+        return table.select(columns) if columns is not None else table
+
+    def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:
+        return [AirbyteFeed(source, stream) for stream in sorted(streams)]
+
+
+PRODUCERS: dict[str, Producer] = {p.name: p for p in (DltProducer(), AirbyteProducer())}
+
+
+def producer_of(config: StreamConfig) -> Producer:
+    return PRODUCERS[config.producer]
