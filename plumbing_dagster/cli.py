@@ -64,7 +64,7 @@ def preview(source: str, stream: str, day: date, limit: int, dag_dir: Path) -> N
     from plumbing_dagster.preview import open_client, preview_stream, report
 
     vendor = _vendor(source)
-    configs = load_stream_configs(dag_dir, {source: vendor}).get(source, {})
+    configs = load_stream_configs(dag_dir, {source: vendor}, only=source).get(source, {})
     if stream not in configs:
         raise SystemExit(
             f"no selected stream {stream!r} in {dag_dir / 'streams' / source}; have: {', '.join(configs)}"

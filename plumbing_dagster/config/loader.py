@@ -195,17 +195,20 @@ def load_stream_configs(
     dag_dir: Path,
     vendors: Mapping[str, Vendor] | None = None,
     catalog: Mapping[str, Mapping[str, DiscoveredStream]] | None = None,
+    *,
+    only: str | None = None,
 ) -> dict[str, dict[str, StreamConfig]]:
-    """Every selected `dag/streams/<source>/<stream>.json`, checked against the source's endpoints
-    and the discovered catalog. Streams with `"selected": false` are left out. A missing or empty
-    `dag/streams` is an error: a code location with no streams is a wrong path, not a choice."""
+    """Every selected `dag/streams/<source>/<stream>.json` (of source `only`, if given), checked
+    against the source's endpoints and the discovered catalog. Streams with `"selected": false`
+    are left out. A missing or empty `dag/streams` is an error: a code location with no streams is
+    a wrong path, not a choice."""
     from plumbing_dagster.landing.producers import PRODUCERS
     from plumbing_dagster.sources.registry import VENDORS
     from plumbing_dagster.warehouses import WAREHOUSES
 
     vendors = VENDORS if vendors is None else vendors
     streams_dir = dag_dir / "streams"
-    folders = _source_dirs(streams_dir)
+    folders = [f for f in _source_dirs(streams_dir) if only is None or f.name == only]
     if not any(folder.glob("*.json") for folder in folders):
         raise ConfigError(f"{streams_dir}: no stream configs here (is PLUMBING_DAG_DIR right?)")
     catalog = load_source_catalog(dag_dir) if catalog is None else catalog
