@@ -2,6 +2,7 @@
 credentials, and refresh-token rotation with a cross-process token store.
 
 Every helper registers its secrets with the client's `Scrubber`, so no error text can show them.
+dlt's `OAuth2ClientCredentials` and friends are `requests` auth classes; our clients are httpx.
 """
 
 from __future__ import annotations

@@ -89,3 +89,39 @@ def test_prod_reads_every_setting_from_the_environment_at_run_time(monkeypatch):
 def test_prod_without_a_landing_url_fails_with_the_variable_name():
     with pytest.raises(EnvironmentSettingsError, match="PLUMBING_LANDING_URL is not set"):
         load_environment(VENDORS, {"PLUMBING_ENV": "prod"})
+
+
+def test_a_mart_refuses_a_stream_configured_to_another_warehouse(tmp_path, postgres_url):
+    import json
+    import shutil
+
+    from plumbing_dagster.config import DEFAULT_DAG_DIR, ConfigError
+
+    dag_dir = tmp_path / "dag"
+    shutil.copytree(DEFAULT_DAG_DIR, dag_dir)
+    orders = dag_dir / "streams" / "shop" / "orders.json"
+    orders.write_text(json.dumps({**json.loads(orders.read_text()), "warehouse": "postgres"}))
+    environment = load_environment(
+        VENDORS,
+        {
+            "PLUMBING_ENV": "sandbox",
+            "PLUMBING_DATA_DIR": str(tmp_path / "data"),
+            "PLUMBING_POSTGRES_URL": postgres_url,
+        },
+    )
+    with pytest.raises(ConfigError) as raised:
+        definitions_for(environment, dag_dir)
+    assert str(raised.value) == (
+        "dag/streams/shop/orders.json: field 'warehouse': the mart marts/shop/order_lines reads orders "
+        "in duckdb, but the stream goes to postgres"
+    )
+
+
+def test_the_root_definitions_know_no_vendor_warehouse_or_producer_by_name():
+    from pathlib import Path
+
+    import plumbing_dagster.definitions as root
+
+    text = Path(root.__file__).read_text(encoding="utf-8")
+    for name in [*VENDORS, "duckdb", "postgres", "dlt", "airbyte"]:
+        assert f'"{name}"' not in text and f"'{name}'" not in text, name
