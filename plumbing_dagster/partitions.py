@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from plumbing_dagster.kit.window import Window
+from plumbing_dagster.tables import PARTITION_COLUMN
 
 # A range of days runs as one run, not one run per day: raw assets land the days one by one
 # inside the run, staging replaces the whole range in one transaction. Single-run is also what
@@ -28,3 +31,11 @@ def run_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext
 
 def run_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:
     return run_window(context).days()
+
+
+def rows_per_day(table: pa.Table) -> dict[str, int]:
+    """Row counts of a table by its `partition_date`, keyed by ISO day."""
+    if table.num_rows == 0 or PARTITION_COLUMN not in table.column_names:
+        return {}
+    counts = pc.value_counts(table.column(PARTITION_COLUMN)).to_pylist()
+    return {f"{c['values']:%Y-%m-%d}": c["counts"] for c in counts}

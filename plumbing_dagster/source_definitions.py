@@ -24,24 +24,14 @@ from plumbing_dagster.staging.checks import build_staging_checks
 logger = logging.getLogger(__name__)
 
 
-def choose_warehouse(source: str, config: StreamConfig, environment: Environment) -> str:
-    """The stream's warehouse, or the environment's fallback (logged) when it lacks that one."""
-    if config.warehouse in environment.warehouses:
-        return config.warehouse
-    if environment.fallback_warehouse is None:
+def require_warehouse(source: str, config: StreamConfig, environment: Environment) -> str:
+    """The stream's warehouse; an error naming the stream when the environment has none such."""
+    if config.warehouse not in environment.warehouses:
         raise ConfigError(
             f"dag/streams/{source}/{config.stream}.json: warehouse {config.warehouse!r} is not configured "
             f"in the {environment.name} environment (see README, 'Environments')"
         )
-    logger.warning(
-        "%s: %s/%s goes to %s, which is not configured; using %s instead",
-        environment.name,
-        source,
-        config.stream,
-        config.warehouse,
-        environment.fallback_warehouse,
-    )
-    return environment.fallback_warehouse
+    return config.warehouse
 
 
 def build_source_definitions(
@@ -50,7 +40,7 @@ def build_source_definitions(
     """The source's definitions, and the warehouses they write to."""
     source = vendor.name
     partitions_def = daily_partitions(vendor.start_date)
-    warehouse_of = {name: choose_warehouse(source, config, environment) for name, config in streams.items()}
+    warehouse_of = {name: require_warehouse(source, config, environment) for name, config in streams.items()}
     assets: list[dg.AssetsDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
     extracted = [config for config in streams.values() if producer_of(config).extracts]
@@ -64,7 +54,7 @@ def build_source_definitions(
         if not check_mart_inputs(source, mart, streams, warehouse_of):
             logger.info("marts/%s/%s left out: it reads streams that are not selected", source, mart.name)
             continue
-        mart_asset, mart_checks = build_mart(source, mart, partitions_def)
+        mart_asset, mart_checks = build_mart(source, mart, streams, partitions_def)
         assets.append(mart_asset)
         checks.extend(mart_checks)
         warehouses.add(mart.warehouse)

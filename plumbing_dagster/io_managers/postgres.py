@@ -26,9 +26,10 @@ class WarehousePostgresIOManager(dg.ConfigurableIOManagerFactory):
     )
 
     def create_io_manager(self, context: dg.InitResourceContext) -> DbIOManager:
+        warehouse = PostgresWarehouse(self.url, self.lock_timeout_seconds)
         return DbIOManager(
-            db_client=WarehouseDbClient(PostgresWarehouse(self.url, self.lock_timeout_seconds)),
-            database=database_name(self.url),
+            db_client=WarehouseDbClient(warehouse),
+            database=database_name(warehouse.url),
             schema=self.schema_,
             type_handlers=type_handlers(),
             default_load_type=pa.Table,

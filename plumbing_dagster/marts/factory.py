@@ -3,6 +3,7 @@ per mart, computed by its SQL in its warehouse and written back through that war
 manager, plus its checks."""
 
 from collections.abc import Mapping
+from datetime import date
 
 import dagster as dg
 import pyarrow as pa
@@ -12,7 +13,7 @@ from plumbing_dagster.config import ConfigError, StreamConfig
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.keys import mart_key, staging_key
 from plumbing_dagster.kit.marts import Mart, MartCheck, MartQuery
-from plumbing_dagster.partitions import BACKFILL_POLICY, run_days
+from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
 from plumbing_dagster.resources import WarehouseResource
 from plumbing_dagster.tables import PARTITION_COLUMN, mart_schema
 from plumbing_dagster.warehouses import WAREHOUSES
@@ -39,8 +40,15 @@ def check_mart_inputs(
 def _mart_check(
     source: str, mart: Mart, check: MartCheck, partitions_def: dg.PartitionsDefinition
 ) -> dg.AssetChecksDefinition:
+    key = mart_key(source, mart.name)
+
+    def evaluate(reader: WarehouseResource, days: list[date]) -> tuple[bool, dict[str, int]]:
+        row = reader.rows(mart.warehouse, check.sql(MartQuery(source, days)))[0]
+        counts = {name: int(value) for name, value in row.items()}
+        return bool(check.passed(counts)), counts
+
     @dg.asset_check(
-        asset=mart_key(source, mart.name),
+        asset=key,
         name=check.name,
         blocking=check.blocking,
         partitions_def=partitions_def,
@@ -49,18 +57,53 @@ def _mart_check(
     def _check(
         context: AssetCheckExecutionContext, warehouse_reader: WarehouseResource
     ) -> dg.AssetCheckResult:
-        query = MartQuery(source, run_days(context))
-        counts = {k: int(v) for k, v in warehouse_reader.rows(mart.warehouse, check.sql(query))[0].items()}
-        return dg.AssetCheckResult(passed=bool(check.passed(counts)), metadata=counts)
+        days = run_days(context)
+        if len(days) > 1:  # a range run: each day its own evaluation, as for staging checks
+            for day in days:
+                passed, counts = evaluate(warehouse_reader, [day])
+                context.op_execution_context.log_event(
+                    dg.AssetCheckEvaluation(
+                        asset_key=key,
+                        check_name=check.name,
+                        passed=passed,
+                        metadata=counts,
+                        partition=f"{day:%Y-%m-%d}",
+                    )
+                )
+        passed, counts = evaluate(warehouse_reader, days)
+        return dg.AssetCheckResult(passed=passed, metadata=counts)
 
     return _check
 
 
+def _missing_upstream(
+    context: AssetExecutionContext, source: str, mart: Mart, snapshots: set[str], days: list[date]
+) -> list[str]:
+    """What the mart needs that was never materialized: each day of the streams it reads by day,
+    and some day up to the last one of the snapshot streams it reads as `__current`."""
+    wanted = [f"{day:%Y-%m-%d}" for day in days]
+    problems = []
+    for stream in mart.reads:
+        key = staging_key(source, stream)
+        done = context.instance.get_materialized_partitions(key)
+        if stream in snapshots:
+            if not any(partition <= wanted[-1] for partition in done):
+                problems.append(f"{key.to_user_string()} has no materialized day up to {wanted[-1]}")
+            continue
+        missing = [day for day in wanted if day not in done]
+        if missing:
+            problems.append(f"{key.to_user_string()} is not materialized for {', '.join(missing)}")
+    return problems
+
+
 def build_mart(
-    source: str, mart: Mart, partitions_def: dg.PartitionsDefinition
+    source: str, mart: Mart, streams: Mapping[str, StreamConfig], partitions_def: dg.PartitionsDefinition
 ) -> tuple[dg.AssetsDefinition, list[dg.AssetChecksDefinition]]:
+    key = mart_key(source, mart.name)
+    snapshots = {name for name in mart.reads if streams[name].sync_mode == "full_refresh"}
+
     @dg.asset(
-        key=mart_key(source, mart.name),
+        key=key,
         deps=[staging_key(source, stream) for stream in mart.reads],
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
@@ -73,6 +116,21 @@ def build_mart(
         description=mart.description,
     )
     def _mart(context: AssetExecutionContext, warehouse_reader: WarehouseResource) -> pa.Table:
-        return warehouse_reader.query(mart.warehouse, mart.sql(MartQuery(source, run_days(context))))
+        days = run_days(context)
+        missing = _missing_upstream(context, source, mart, snapshots, days)
+        if missing:
+            span = f"{days[0]}" + (f"..{days[-1]}" if len(days) > 1 else "")
+            raise dg.Failure(
+                f"{key.to_user_string()} for {span} needs what is not there yet: {'; '.join(missing)}. "
+                f"Materialize those first, or select the mart with its upstreams (+{key.to_user_string()})."
+            )
+        table = warehouse_reader.query(mart.warehouse, mart.sql(MartQuery(source, days)))
+        counts = rows_per_day(table)
+        for day in days:  # each day's own row count (a range run makes one materialization per day)
+            partition = f"{day:%Y-%m-%d}"
+            context.add_asset_metadata(
+                {"dagster/row_count": counts.get(partition, 0)}, partition_key=partition
+            )
+        return table
 
     return _mart, [_mart_check(source, mart, check, partitions_def) for check in mart.checks]

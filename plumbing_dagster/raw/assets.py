@@ -149,6 +149,12 @@ def build_raw_assets(
                     )
                     rows[config.stream] += count
                     files[config.stream] += landed
+                    # The day's own figures on the day's materialization (a range run makes one per day).
+                    context.add_asset_metadata(
+                        {"dagster/row_count": count, "plumbing/files": landed, "plumbing/days": 1},
+                        asset_key=raw_key(vendor.name, config.stream),
+                        partition_key=f"{day:%Y-%m-%d}",
+                    )
                     context.log.info(
                         f"landed {vendor.name}/{config.stream} {day}: {count} rows in {landed} file(s)"
                     )

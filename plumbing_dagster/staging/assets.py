@@ -1,6 +1,9 @@
 """Staging assets `staging/<source>/<stream>`, one per selected stream, all from one factory."""
 
+from datetime import date
+
 import dagster as dg
+import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from plumbing_dagster.config.models import StreamConfig
@@ -8,7 +11,7 @@ from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, StagedTable
 from plumbing_dagster.keys import raw_key, staging_key
 from plumbing_dagster.landing.producers import producer_of
-from plumbing_dagster.partitions import BACKFILL_POLICY, run_days
+from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
 from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.staging.contract import apply_contract
 from plumbing_dagster.staging.landed import landed_fingerprints, read_landed_days
@@ -17,6 +20,37 @@ from plumbing_dagster.warehouses import WAREHOUSES
 
 # Materialization metadata: {day: fingerprint of the landed file set that was staged}.
 LANDING_FINGERPRINTS = "plumbing/landing_fingerprints"
+
+
+def report_days(
+    context: AssetExecutionContext,
+    days: list[date],
+    landed: pa.Table,
+    staged: StagedTable,
+    fingerprints: dict[str, str],
+) -> None:
+    """Each day's own figures on that day's materialization: a range run records one
+    materialization per day, and without this each would carry the whole range's figures."""
+    staged_rows, rejected, landed_rows = (
+        rows_per_day(staged.rows),
+        rows_per_day(staged.rejected),
+        rows_per_day(landed),
+    )
+    for day in days:
+        key = f"{day:%Y-%m-%d}"
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": staged_rows.get(key, 0),
+                "plumbing/rejected_count": rejected.get(key, 0),
+                "plumbing/landed_rows": landed_rows.get(key, 0),
+                "plumbing/duplicates_dropped": landed_rows.get(key, 0)
+                - staged_rows.get(key, 0)
+                - rejected.get(key, 0),
+                "plumbing/days": 1,
+                LANDING_FINGERPRINTS: dg.MetadataValue.json({key: fingerprints[key]}),
+            },
+            partition_key=key,
+        )
 
 
 def current_view_mode(config: StreamConfig) -> str:
@@ -70,11 +104,8 @@ def build_staging_asset(
         # Fingerprints first: files landing while we read are then picked up again by the sensor.
         fingerprints = landed_fingerprints(zone, source, config, days)
         landed = read_landed_days(zone, source, config, days)
-        staged = apply_contract(
-            landed,
-            config,
-            metadata={"plumbing/days": len(days), LANDING_FINGERPRINTS: dg.MetadataValue.json(fingerprints)},
-        )
+        staged = apply_contract(landed, config, metadata={"plumbing/days": len(days)})
+        report_days(context, days, landed, staged, fingerprints)
         context.log.info(
             f"{source}/{config.stream}: {landed.num_rows} landed rows over {len(days)} day(s) -> "
             f"{staged.rows.num_rows} staged, {staged.rejected.num_rows} put aside"

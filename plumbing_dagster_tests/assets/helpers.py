@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import psycopg
 
 from plumbing_dagster.environments import Environment
 from plumbing_dagster.kit import Vendor
@@ -30,7 +32,15 @@ def day_window(day: str) -> tuple[datetime, datetime]:
 
 
 def warehouse_rows(environment: Environment, sql: str) -> list[tuple]:
+    """Rows from the sandbox's DuckDB file."""
     with duckdb.connect(environment.duckdb_path, read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn.execute(sql).fetchall()
+
+
+def postgres_rows(sql: str) -> list[tuple]:
+    """Rows from the sandbox's Postgres (the `sandbox` fixture's database, via PLUMBING_POSTGRES_URL)."""
+    with psycopg.connect(os.environ["PLUMBING_POSTGRES_URL"]) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         return conn.execute(sql).fetchall()
 

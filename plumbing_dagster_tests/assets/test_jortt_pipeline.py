@@ -7,7 +7,7 @@ import psycopg
 from plumbing_dagster.environments import load_environment
 from plumbing_dagster.sources.jortt import JorttEmulator, JorttWorld
 from plumbing_dagster.sources.registry import VENDORS
-from plumbing_dagster_tests.assets.helpers import day_files, day_window, served, warehouse_rows
+from plumbing_dagster_tests.assets.helpers import day_files, day_window, postgres_rows, served
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
 INVOICES = ["raw/jortt/invoices", "staging/jortt/invoices"]
@@ -19,20 +19,20 @@ def _emulator() -> JorttEmulator:
 
 
 def test_a_day_of_invoices_lands_and_stages_with_the_oauth_flow(sandbox):
-    defs = definitions_for(sandbox)  # no Postgres URL: invoices fall back to DuckDB
+    defs = definitions_for(sandbox)  # invoices go to the sandbox's Postgres
     emulator = _emulator()
     with served(VENDORS["jortt"], emulator) as (server, apis):
         first = materialize(defs, INVOICES, partition_key=DAY, resources={"vendor_apis": apis})
-        rows_first = warehouse_rows(sandbox, "SELECT * FROM jortt.invoices ORDER BY id")
+        rows_first = postgres_rows("SELECT * FROM jortt.invoices ORDER BY id")
         second = materialize(defs, INVOICES, partition_key=DAY, resources={"vendor_apis": apis})
-        rows_second = warehouse_rows(sandbox, "SELECT * FROM jortt.invoices ORDER BY id")
+        rows_second = postgres_rows("SELECT * FROM jortt.invoices ORDER BY id")
     assert first.success and second.success
     assert emulator.token_requests == 2  # one token per run, reused across every page
     assert emulator.api_requests["invoices"] > 2  # several pages
 
     expected = emulator.world.invoices_created_between(*day_window(DAY))
     assert len(expected) > 0
-    ids = warehouse_rows(sandbox, "SELECT id FROM jortt.invoices ORDER BY id")
+    ids = postgres_rows("SELECT id FROM jortt.invoices ORDER BY id")
     assert [r[0] for r in ids] == sorted(i["id"] for i in expected)
     assert rows_first == rows_second
     assert len(day_files(sandbox, "jortt", "invoices", date(2026, 11, 2))) == 1
@@ -44,7 +44,7 @@ def test_an_expired_token_is_renewed_mid_run(sandbox):
     emulator = _emulator()
     with served(VENDORS["jortt"], emulator) as (server, apis):
         assert materialize(defs, INVOICES, partition_key=DAY, resources={"vendor_apis": apis}).success
-        clean = warehouse_rows(sandbox, "SELECT id, invoice_status FROM jortt.invoices ORDER BY id")
+        clean = postgres_rows("SELECT id, invoice_status FROM jortt.invoices ORDER BY id")
 
         # The next run's first token is expired at the server right away: the client renews it.
         original = emulator.handle
@@ -60,22 +60,20 @@ def test_an_expired_token_is_renewed_mid_run(sandbox):
         result = materialize(defs, INVOICES, partition_key=DAY, resources={"vendor_apis": apis})
     assert result.success
     assert emulator.token_requests == tokens_before + 2  # the expired one and its renewal
-    assert warehouse_rows(sandbox, "SELECT id, invoice_status FROM jortt.invoices ORDER BY id") == clean
+    assert postgres_rows("SELECT id, invoice_status FROM jortt.invoices ORDER BY id") == clean
 
 
-def test_invoices_and_customers_go_to_postgres_when_configured(tmp_path, postgres_url, monkeypatch):
+def test_invoices_and_customers_go_to_postgres_when_configured(tmp_path, postgres_database, monkeypatch):
     monkeypatch.setenv("PLUMBING_ENV", "sandbox")
     monkeypatch.setenv("PLUMBING_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PLUMBING_POSTGRES_URL", postgres_url)  # read by dg.EnvVar at run time
+    monkeypatch.setenv("PLUMBING_POSTGRES_URL", postgres_database)  # read by dg.EnvVar at run time
     environment = load_environment(VENDORS)
+    assert environment.warehouses["postgres"].env_var_name == "PLUMBING_POSTGRES_URL"  # the URL wins
     defs = definitions_for(environment)
-    # Keep this test's tables apart: the IO manager and checks use the schema "jortt".
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS jortt CASCADE")
     result = materialize(defs, ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY)
     assert result.success
     expected = JorttWorld().invoices_created_between(*day_window(DAY))
-    with psycopg.connect(postgres_url) as conn:
+    with psycopg.connect(postgres_database) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM jortt.invoices ORDER BY id").fetchall()]
         types = dict(
             conn.execute(
@@ -87,5 +85,3 @@ def test_invoices_and_customers_go_to_postgres_when_configured(tmp_path, postgre
     assert types["created_at"] == "timestamp with time zone"
     checks = check_results(result)
     assert all(e.passed for e in checks.values()), {k: v.metadata for k, v in checks.items() if not v.passed}
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS jortt CASCADE")

@@ -1,5 +1,7 @@
 """The shop mart: order lines enriched with users and products, with referential integrity."""
 
+import dagster as dg
+
 from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_window, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
@@ -46,13 +48,33 @@ def test_order_lines_join_every_line_to_its_user_and_product(sandbox):
 
 def test_referential_integrity_fails_when_a_product_is_missing(sandbox):
     defs = definitions_for(sandbox)
-    assert materialize(defs, SHOP_STREAMS, partition_key=DAY).success
+    instance = dg.DagsterInstance.ephemeral()  # the mart's run sees the staging days of the first
+    assert materialize(defs, SHOP_STREAMS, partition_key=DAY, instance=instance).success
     import duckdb
 
     with duckdb.connect(sandbox.duckdb_path) as conn:
         sku = conn.execute("SELECT line_items[1].sku FROM shop.orders LIMIT 1").fetchone()[0]
         conn.execute("DELETE FROM shop.products WHERE sku = ?", [sku])
-    result = materialize(defs, ["marts/shop/order_lines"], partition_key=DAY, raise_on_error=False)
+    result = materialize(
+        defs, ["marts/shop/order_lines"], partition_key=DAY, raise_on_error=False, instance=instance
+    )
     integrity = check_results(result)["marts/shop/order_lines:referential_integrity"]
     assert not integrity.passed
     assert integrity.metadata["lines_without_product"].value > 0
+
+
+def test_a_mart_whose_upstream_day_is_missing_says_which_asset_and_day(sandbox):
+    defs = definitions_for(sandbox)
+    instance = dg.DagsterInstance.ephemeral()
+    stage = ["raw/shop/orders", "staging/shop/orders", "raw/shop/products", "staging/shop/products"]
+    assert materialize(defs, stage, partition_key=DAY, instance=instance).success  # no users yet
+    result = materialize(
+        defs, ["marts/shop/order_lines"], partition_key="2026-11-02", raise_on_error=False, instance=instance
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
+    assert "marts/shop/order_lines for 2026-11-02 needs what is not there yet" in failure
+    assert "staging/shop/orders is not materialized for 2026-11-02" in failure
+    assert "staging/shop/users has no materialized day up to 2026-11-02" in failure
+    assert "staging/shop/products" not in failure  # a snapshot of an earlier day will do
+    assert "(+marts/shop/order_lines)" in failure

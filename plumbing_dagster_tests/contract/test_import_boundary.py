@@ -55,5 +55,7 @@ def test_no_module_is_over_400_lines() -> None:
 def test_loading_the_code_location_does_not_import_pandas() -> None:
     # pandas (0.3 s, 43 MiB) is loaded only by code that returns a DataFrame.
     code = "import sys\nimport plumbing_dagster.definitions\nassert 'pandas' not in sys.modules\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,14 +1,10 @@
 """`plumbing discover`: sample a stream from the (emulated) API and write dag/sources."""
 
 import json
-import logging
 from pathlib import Path
 
 from plumbing_dagster.cli import main
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_source_catalog
-from plumbing_dagster.environments import load_environment
-from plumbing_dagster.source_definitions import choose_warehouse
-from plumbing_dagster.sources.registry import VENDORS
 
 
 def test_discover_writes_the_committed_schema_of_shop_orders(tmp_path: Path, monkeypatch):
@@ -33,14 +29,3 @@ def test_discover_every_jortt_stream_with_nullable_and_date_fields(tmp_path: Pat
     assert catalog["projects"].defaults.primary_key == [["aggregate_id"]]
     due = catalog["invoices"].fields["invoice_due_date"]
     assert due.format == "date" and due.nullable
-
-
-def test_postgres_streams_fall_back_to_duckdb_in_a_sandbox_without_postgres(tmp_path: Path, caplog):
-    caplog.set_level(logging.WARNING)
-    sandbox = load_environment(VENDORS, {"PLUMBING_ENV": "sandbox", "PLUMBING_DATA_DIR": str(tmp_path)})
-    from plumbing_dagster.config import load_stream_configs
-
-    invoices = load_stream_configs(DEFAULT_DAG_DIR)["jortt"]["invoices"]
-    assert invoices.warehouse == "postgres"
-    assert choose_warehouse("jortt", invoices, sandbox) == "duckdb"
-    assert "jortt/invoices goes to postgres, which is not configured; using duckdb instead" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
-from plumbing_dagster_tests.conftest import sandbox_env
+from plumbing_dagster_tests.conftest import sandbox_env, with_database
 
 REPOSITORY = DEFAULT_DAG_DIR.parent
 BIN = Path(sys.executable).parent
@@ -24,7 +24,7 @@ def instance_database(postgres_url: str):
     name = f"dagster_instance_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"  # libpq URL, for psycopg in the test
+    url = with_database(postgres_url, name)  # libpq URL, for psycopg in the test
     yield url
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

