@@ -252,6 +252,23 @@ def load_stream_configs(
                 _check_against_catalog(path, config, discovered)
             if config.selected:
                 streams[config.stream] = config
+        _check_families(folder, vendor, streams)
         if streams:
             selected[source] = streams
     return selected
+
+
+def _check_families(folder: Path, vendor: Vendor, streams: Mapping[str, StreamConfig]) -> None:
+    """Streams of one family are read together, so they must ask for the same window."""
+    first_of: dict[str, StreamConfig] = {}
+    for name, config in streams.items():
+        endpoint = vendor.endpoints.get(name)
+        if endpoint is None or endpoint.family is None:
+            continue
+        first = first_of.setdefault(endpoint.family, config)
+        if (config.sync_mode, config.cursor) != (first.sync_mode, first.cursor):
+            raise ConfigError(
+                f"{folder / (name + '.json')}: field 'sync_mode': {name} is read in one request with "
+                f"{first.stream} (family {endpoint.family!r}), so it needs the same sync_mode and "
+                f"cursor_field ({first.sync_mode}, {first.cursor})"
+            )

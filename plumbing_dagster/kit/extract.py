@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
 from plumbing_dagster.contract.arrow import arrow_parsable
 from plumbing_dagster.kit.paging import Page, Record
-from plumbing_dagster.kit.streams import ClientFilter, Endpoint, Extract
+from plumbing_dagster.kit.streams import ClientFilter, Endpoint, Extract, ServerFilter
 from plumbing_dagster.kit.window import Window
 
 
@@ -94,3 +94,21 @@ def fetch_stream(endpoint: Endpoint, client: Any, config: StreamConfig, window: 
         pages = endpoint.fetch(client, Extract(None, cursor, names, None, options))
         return _in_window(pages, window, cursor, fields[cursor], strategy, endpoint.primary_key)
     return endpoint.fetch(client, Extract(window, cursor, names, arrow_fields, options))
+
+
+def fetch_family(
+    endpoint: Endpoint, client: Any, config: StreamConfig, window: Window, streams: tuple[str, ...]
+) -> Iterator[Page]:
+    """The raw pages of `endpoint`'s family for one window, feeding `streams` (read once for all).
+
+    Families are windowed by the API (`ServerFilter`) or read whole; the records they yield are
+    the vendor's raw records, which each member then derives its own rows from."""
+    if endpoint.raw is None:
+        raise ValueError(f"{endpoint.name} belongs to no family")
+    options = stream_options(endpoint, config)
+    if config.sync_mode == "full_refresh":
+        return endpoint.raw(client, Extract(None, config.cursor, (), None, options, streams))
+    cursor = config.cursor
+    if cursor is None or not isinstance(endpoint.cursors.get(cursor), ServerFilter):
+        raise ValueError(f"{endpoint.name}: a family is windowed by the API; {cursor!r} is not such a cursor")
+    return endpoint.raw(client, Extract(window, cursor, (), None, options, streams))

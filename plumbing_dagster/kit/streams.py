@@ -7,6 +7,10 @@
 - `snapshot`: whether the stream can be read whole (`full_refresh` lands that snapshot every day).
 - how it pages: `rest_endpoint` declares a one-request stream as data (path, records path,
   paging strategy); anything more (fan-out per parent, JQL, RPC) gives its own `fetch`.
+- families: several streams read from one request (Jira's issues, their changelog items, links
+  and label bridges all come from the same search pages). `family_endpoints` declares them once:
+  the family's raw pages and, per stream, how one raw record becomes that stream's records. The
+  raw layer reads the raw pages once per run and derives every selected stream from them.
 
 The sync modes a stream config may choose follow from these facts (`Endpoint.sync_modes`); the
 discovered catalog is generated from them and the config loader checks every config against them.
@@ -14,8 +18,8 @@ discovered catalog is generated from them and the config loader checks every con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
@@ -23,7 +27,7 @@ from pydantic import BaseModel
 
 from plumbing_dagster.config.models import DestinationSyncMode, FieldSpec, SyncMode
 from plumbing_dagster.kit.http import ApiClient
-from plumbing_dagster.kit.paging import Page, PageRequest, Paginator, iter_pages
+from plumbing_dagster.kit.paging import Page, PageRequest, Paginator, Record, iter_pages
 from plumbing_dagster.kit.window import Window
 
 
@@ -80,6 +84,7 @@ class Extract:
     fields: tuple[str, ...] = ()  # the contract's fields, for APIs that can select fields
     arrow_fields: Mapping[str, FieldSpec] | None = None  # pages may come parsed into Arrow by these
     options: BaseModel | None = None  # the stream config's `options`, as the endpoint's model
+    streams: tuple[str, ...] = ()  # a family's streams this read feeds (what to ask the API for)
 
 
 Fetch = Callable[[Any, Extract], Iterator[Page]]
@@ -100,6 +105,11 @@ class Endpoint:
     # Field types the vendor describes itself (Odoo's fields_get), for discovery; else sampled.
     describe: Callable[[Any, BaseModel | None], Mapping[str, FieldSpec]] | None = None
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ("append", "merge")
+    # A family's streams share one read: `family` names it, `raw` reads its raw pages, `derive`
+    # turns one raw record into this stream's records (see `family_endpoints`).
+    family: str | None = None
+    raw: Fetch | None = None
+    derive: Callable[[Record], Iterable[Record]] | None = None
 
     def __post_init__(self) -> None:
         if not self.cursors and not self.snapshot:
@@ -152,3 +162,51 @@ def rest_endpoint(
         snapshot=snapshot,
         description=description,
     )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stream of a family: how a raw record becomes its records, and its own key."""
+
+    derive: Callable[[Record], Iterable[Record]]
+    primary_key: tuple[str, ...]
+    description: str
+
+
+def family_endpoints(
+    family: str,
+    *,
+    raw: Fetch,
+    members: Mapping[str, Member],
+    cursors: Mapping[str, WindowStrategy] | None = None,
+    snapshot: bool = True,
+    options: type[BaseModel] | None = None,
+) -> dict[str, Endpoint]:
+    """Endpoints of streams derived from one read (`raw` yields the family's raw pages). Read alone,
+    a member reads the raw pages and derives its records; the raw layer reads them once for all
+    selected members. Members share the family's cursors (they are windowed by the raw record's)."""
+
+    def member_fetch(name: str, member: Member) -> Fetch:
+        def fetch(client: Any, extract: Extract) -> Iterator[Page]:
+            for page in raw(client, replace(extract, streams=(name,), arrow_fields=None)):
+                records = [row for record in page for row in member.derive(record)]
+                if records:
+                    yield records
+
+        return fetch
+
+    return {
+        name: Endpoint(
+            name=name,
+            fetch=member_fetch(name, member),
+            primary_key=member.primary_key,
+            cursors=dict(cursors or {}),
+            snapshot=snapshot,
+            description=member.description,
+            options=options,
+            family=family,
+            raw=raw,
+            derive=member.derive,
+        )
+        for name, member in members.items()
+    }
