@@ -40,22 +40,36 @@ def discover(source: str, stream: str | None, sample_limit: int, dag_dir: Path) 
 
     vendor = _vendor(source)
     names = [stream] if stream else list(vendor.endpoints)
-    unknown = [n for n in names if n not in vendor.endpoints]
+    unknown = [n for n in names if vendor.endpoint(n) is None]
     if unknown:
         raise SystemExit(f"{source} has no stream {unknown[0]!r}; it has: {', '.join(vendor.endpoints)}")
     written = []
     with open_client(vendor, load_environment({source: vendor})) as client:
         for name in names:
-            endpoint = vendor.endpoints[name]
+            endpoint = vendor.endpoint(name)
+            assert endpoint is not None
+            options = _stream_options(dag_dir, source, name, endpoint)
             if endpoint.describe is not None:
-                fields = dict(endpoint.describe(client, None))
+                fields = dict(endpoint.describe(client, options))
             else:
-                records = (r for page in endpoint.fetch(client, Extract(None)) for r in page)
+                records = (r for page in endpoint.fetch(client, Extract(None, options=options)) for r in page)
                 fields = sampled_fields(endpoint, records, sample_limit)
             path = write_discovered(dag_dir, source, discovered_stream(endpoint, fields))
             logger.info("wrote %s (%d fields)", path, len(fields))
             written.append(path)
     return written
+
+
+def _stream_options(dag_dir: Path, source: str, stream: str, endpoint):  # noqa: ANN001, ANN202
+    """The `options` a stream's dag/streams file gives (a generic endpoint needs them to know
+    what to read), as the endpoint's model; None without options or without a file."""
+    import json
+
+    if endpoint.options is None:
+        return None
+    path = dag_dir / "streams" / source / f"{stream}.json"
+    raw = json.loads(path.read_text(encoding="utf-8")).get("options", {}) if path.exists() else {}
+    return endpoint.options.model_validate(raw)
 
 
 def preview(source: str, stream: str, day: date, limit: int, dag_dir: Path) -> None:

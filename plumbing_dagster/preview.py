@@ -48,7 +48,8 @@ def open_client(vendor: Vendor, environment: Environment) -> Iterator[VendorClie
 def preview_stream(
     vendor: Vendor, config: StreamConfig, day: date, environment: Environment, client: VendorClient
 ) -> Preview:
-    endpoint = vendor.endpoints[config.stream]
+    endpoint = vendor.endpoint(config.stream)
+    assert endpoint is not None  # the loader checked it
     result = Preview(vendor.name, config.stream, day)
     tables: list[pa.Table] = []
     for page in fetch_stream(endpoint, client, config, Window.for_day(day)):

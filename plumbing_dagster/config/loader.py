@@ -226,7 +226,7 @@ def load_stream_configs(
             producer = PRODUCERS.get(raw.get("producer", "dlt") if isinstance(raw, dict) else "dlt")
             # Streams we extract have an endpoint; files other tools land carry their facts themselves.
             extracted = producer is None or producer.extracts
-            endpoint = vendor.endpoints.get(path.stem) if extracted else None
+            endpoint = vendor.endpoint(path.stem) if extracted else None
             if extracted and endpoint is None:
                 raise ConfigError(
                     f"{path}: {source} has no stream {path.stem!r} (it has: {', '.join(vendor.endpoints)})"
@@ -262,7 +262,7 @@ def _check_families(folder: Path, vendor: Vendor, streams: Mapping[str, StreamCo
     """Streams of one family are read together, so they must ask for the same window."""
     first_of: dict[str, StreamConfig] = {}
     for name, config in streams.items():
-        endpoint = vendor.endpoints.get(name)
+        endpoint = vendor.endpoint(name)
         if endpoint is None or endpoint.family is None:
             continue
         first = first_of.setdefault(endpoint.family, config)

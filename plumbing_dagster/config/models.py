@@ -38,7 +38,9 @@ class FieldSpec(_Strict):
     """One field of a stream in JSON-schema terms (`{"type": ["null", "string"], "format": ...}`)."""
 
     type: JsonType | list[JsonType]
-    format: Literal["date-time", "date"] | None = None
+    # date-time and date: strings typed in staging; decimal: exact numbers (amounts) from strings or
+    # numbers, landed as their text and staged as DECIMAL / numeric.
+    format: Literal["date-time", "date", "decimal"] | None = None
     items: FieldSpec | None = None
     properties: dict[Identifier, FieldSpec] | None = None
     description: str | None = None
@@ -68,8 +70,9 @@ class FieldSpec(_Strict):
     def _check_shape(self) -> FieldSpec:
         if not self.types:
             raise ValueError("'type' must name at least one JSON type")
-        if self.format and self.base_type != "string":
-            raise ValueError(f"format {self.format!r} only applies to strings")
+        allowed = ("string", "number") if self.format == "decimal" else ("string",)
+        if self.format and self.base_type not in allowed:
+            raise ValueError(f"format {self.format!r} only applies to {' and '.join(allowed)}s")
         if self.items is not None and self.base_type != "array":
             raise ValueError("'items' only applies to arrays")
         if self.properties is not None and self.base_type != "object":

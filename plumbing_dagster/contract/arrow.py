@@ -34,6 +34,17 @@ def _json_text_fields(fields: Mapping[str, FieldSpec]) -> list[str]:
     return [name for name, spec in fields.items() if is_json_text(spec)]
 
 
+def _decimal_fields(fields: Mapping[str, FieldSpec]) -> list[str]:
+    return [name for name, spec in fields.items() if spec.format == "decimal"]
+
+
+def _decimal_text(value: Any) -> Any:
+    """A number as its text (what a decimal field lands as); anything else as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value) if isinstance(value, float) else str(value)
+    return value
+
+
 def _fits(value: Any, arrow_type: pa.DataType) -> bool:
     try:
         pa.array([value], type=arrow_type)
@@ -59,6 +70,12 @@ def records_to_table(
     if text_fields:
         records = [
             {**record, **{name: _dumps(record.get(name)) for name in text_fields}} for record in records
+        ]
+    decimal_fields = _decimal_fields(fields)
+    if decimal_fields:
+        records = [
+            {**record, **{name: _decimal_text(record.get(name)) for name in decimal_fields}}
+            for record in records
         ]
     try:
         return pa.Table.from_pylist(list(records), schema=schema)

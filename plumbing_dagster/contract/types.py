@@ -44,6 +44,8 @@ CONTRACT_TYPES: dict[str, ContractType] = {
             "timestamp with time zone",
         ),
         ContractType("date", pa.string(), pa.date32(), "DATE", "date"),
+        # Exact amounts: landed as the API's text (no float rounding), staged with 9 decimals.
+        ContractType("decimal", pa.string(), pa.decimal128(38, 9), "DECIMAL(38,9)", "numeric"),
         # Objects and arrays without a full shape travel as JSON text.
         ContractType("json", pa.string(), pa.string(), "VARCHAR", "text"),
         # Objects and arrays with a full shape keep it: lists and structs in Arrow and DuckDB.

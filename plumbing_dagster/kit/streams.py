@@ -105,6 +105,10 @@ class Endpoint:
     # Field types the vendor describes itself (Odoo's fields_get), for discovery; else sampled.
     describe: Callable[[Any, BaseModel | None], Mapping[str, FieldSpec]] | None = None
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ("append", "merge")
+    # Every key that exists now (archived ones too), cheaply: pages of records holding only the
+    # key fields. The raw layer lands this snapshot with each day, and staging marks keys that
+    # have disappeared (`deleted_on` in `__current`): APIs that never report deletes need it.
+    ids: Fetch | None = None
     # A family's streams share one read: `family` names it, `raw` reads its raw pages, `derive`
     # turns one raw record into this stream's records (see `family_endpoints`).
     family: str | None = None

@@ -31,8 +31,18 @@ class Vendor:
     # When the daily schedule runs yesterday's partition (UTC): late enough for the vendor's day
     # to have settled.
     schedule_at: time = time(1, 0)
+    # The endpoint of a stream the vendor does not list, by its name (Odoo: any model a stream
+    # config names in its options), or None when every stream is listed.
+    generic: Callable[[str], Endpoint] | None = None
 
     def __post_init__(self) -> None:
         for name, endpoint in self.endpoints.items():
             if name != endpoint.name:
                 raise ValueError(f"{self.name}: endpoint {endpoint.name!r} is registered as {name!r}")
+
+    def endpoint(self, stream: str) -> Endpoint | None:
+        """The endpoint of `stream`: a listed one, else the generic one (if the vendor has one)."""
+        listed = self.endpoints.get(stream)
+        if listed is not None or self.generic is None:
+            return listed
+        return self.generic(stream)

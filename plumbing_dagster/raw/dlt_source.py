@@ -86,12 +86,13 @@ def build_dlt_source(
 
     Streams of one family (see `kit.streams.family_endpoints`) are transformers of one hidden,
     unselected resource that reads the family's raw pages once."""
-    unknown = [s.stream for s in streams if s.stream not in vendor.endpoints]
+    endpoints = {config.stream: vendor.endpoint(config.stream) for config in streams}
+    unknown = [name for name, endpoint in endpoints.items() if endpoint is None]
     if unknown:
         raise ValueError(f"{vendor.name}: no endpoint for stream(s) {', '.join(unknown)}")
     families: dict[str, list[StreamConfig]] = {}
     for config in streams:
-        family = vendor.endpoints[config.stream].family
+        family = endpoints[config.stream].family
         if family is not None:
             families.setdefault(family, []).append(config)
 
@@ -101,12 +102,12 @@ def build_dlt_source(
             first = members[0]
             names = tuple(c.stream for c in members)
             raw_pages[family] = dlt.resource(
-                _family_pages(vendor.endpoints[first.stream], client, first, window, names),
+                _family_pages(endpoints[first.stream], client, first, window, names),
                 name=f"{family}_raw_pages",
                 selected=False,  # read for its members, never landed itself
             )
         for config in streams:
-            endpoint = vendor.endpoints[config.stream]
+            endpoint = endpoints[config.stream]
             if endpoint.family is not None:
                 yield dlt.transformer(
                     _derived(endpoint, config),
