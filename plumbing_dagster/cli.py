@@ -4,6 +4,7 @@ plumbing sandbox                                          the Dagster UI on the 
 plumbing discover <source> [stream] [--sample-limit N]    write dag/sources/<source>/<stream>.json
 plumbing preview <source> <stream> [--day D] [--limit N]  fetch and type one day, write nothing
 plumbing new-source <name>                                scaffold a vendor folder and its dag/ files
+plumbing <vendor> <action> [--set key=value]              a vendor's action (e.g. plumbing comdirect login)
 """
 
 from __future__ import annotations
@@ -119,7 +120,37 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
 
 
+def run_vendor_action(argv: Sequence[str]) -> int:
+    """`plumbing <vendor> <action> [--set key=value ...]`: a vendor's action, asking at the terminal."""
+    from plumbing_dagster.actions import run_action
+    from plumbing_dagster.environments import load_environment
+
+    vendor = _vendor(argv[0])
+    actions = {action.name: action for action in vendor.actions}
+    parser = argparse.ArgumentParser(prog=f"plumbing {vendor.name}", description=f"{vendor.name}'s actions")
+    parser.add_argument("action", choices=sorted(actions))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run config value")
+    args = parser.parse_args(argv[1:])
+    config = dict(item.split("=", 1) for item in args.set)
+    environment = load_environment({vendor.name: vendor})
+    apis = environment.vendor_apis
+    if environment.name != "sandbox":  # resolve dg.EnvVar values for use outside a run
+        apis = apis.process_config_and_initialize()
+    with apis.connection(vendor) as settings:
+        metadata = run_action(vendor, actions[args.action], settings, config, logger, ask=input)
+    for key, value in dict(metadata or {}).items():
+        sys.stdout.write(f"{key}: {value}\n")
+    return 0
+
+
+COMMANDS = ("discover", "preview", "new-source", "sandbox")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        return run_vendor_action(argv)
     parser = argparse.ArgumentParser(
         prog="plumbing", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )

@@ -97,7 +97,7 @@ def load_environment(vendors: Mapping[str, Vendor], env: Mapping[str, str] | Non
         return Environment(
             name=name,
             landing=_landing_from_env(env, str(data_dir / "landing")),
-            vendor_apis=VendorApisResource(sandbox=True),
+            vendor_apis=VendorApisResource(sandbox=True, state_dir=str(data_dir / "emulators")),
             warehouses={"duckdb": str(data_dir / "warehouse.duckdb"), **postgres},
             in_process=True,
         )

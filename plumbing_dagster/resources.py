@@ -17,7 +17,7 @@ import pendulum
 import pyarrow as pa
 from pydantic import Field
 
-from plumbing_dagster.kit import Vendor, VendorClient
+from plumbing_dagster.kit import ConnectionSettings, Vendor, VendorClient
 from plumbing_dagster.kit.emulator import EmulatorServer
 from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.warehouses import WAREHOUSES, Warehouse
@@ -85,22 +85,29 @@ class VendorApisResource(dg.ConfigurableResource):
 
     sandbox: bool = True
     connections: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Where sandbox emulators that keep state between processes keep it (comdirect's session).
+    state_dir: str | None = None
 
     @contextmanager
-    def open(self, vendor: Vendor) -> Iterator[VendorClient]:
+    def connection(self, vendor: Vendor) -> Iterator[ConnectionSettings]:
+        """The vendor's settings: configured ones, or — in the sandbox — those of its emulator,
+        served on loopback while the context lasts."""
         configured = self.connections.get(vendor.name)
         if configured is not None:
-            with _closing(vendor.connect(vendor.connection.from_values(configured))) as client:
-                yield client
+            yield vendor.connection.from_values(configured)
             return
         if not self.sandbox:
             raise dg.DagsterInvariantViolationError(
                 f"no connection configured for vendor {vendor.name!r}; see README, 'Environments'"
             )
-        with EmulatorServer(vendor.emulator()) as server:
+        with EmulatorServer(vendor.sandbox_emulator(self.state_dir)) as server:
             logger.info("sandbox: %s served by its emulator at %s", vendor.name, server.url)
-            with _closing(vendor.connect(vendor.sandbox_connection(server.url))) as client:
-                yield client
+            yield vendor.sandbox_settings(server.url, self.state_dir)
+
+    @contextmanager
+    def open(self, vendor: Vendor) -> Iterator[VendorClient]:
+        with self.connection(vendor) as settings, _closing(vendor.connect(settings)) as client:
+            yield client
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from plumbing_dagster.actions import build_actions
 from plumbing_dagster.config import ConfigError, StreamConfig
 from plumbing_dagster.environments import Environment
 from plumbing_dagster.kit import Vendor
@@ -59,11 +60,12 @@ def build_source_definitions(
         checks.extend(mart_checks)
         warehouses.add(mart.warehouse)
     job = build_source_job(source, partitions_def)
+    action_jobs, action_schedules = build_actions(vendor)
     definitions = dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[job],
-        schedules=[build_daily_schedule(vendor, job)],
+        jobs=[job, *action_jobs],
+        schedules=[build_daily_schedule(vendor, job), *action_schedules],
         sensors=[build_landing_sensor(source, streams, partitions_def)],
     )
     return definitions, warehouses
