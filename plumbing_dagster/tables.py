@@ -10,6 +10,8 @@ from datetime import date
 PARTITION_COLUMN = "partition_date"  # DATE; the IO managers' `partition_expr`
 REJECTED_SUFFIX = "__rejected"  # <table>__rejected: records put aside, with their reason
 CURRENT_SUFFIX = "__current"  # <table>__current: view with the current version per key
+KEYS_SUFFIX = "__keys"  # <table>__keys: key snapshots by day, for streams whose API hides deletes
+DELETED_ON_COLUMN = "deleted_on"  # in <table>__current: the first snapshot day a key was missing
 REJECT_REASON_COLUMN = "_reject_reason"
 REJECT_RECORD_COLUMN = "_record"  # the record as landed, JSON text
 

@@ -12,7 +12,7 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
 from plumbing_dagster.io_managers.sql import delete_statement, select_statement
 from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, StagedTable, key_columns
-from plumbing_dagster.tables import CURRENT_SUFFIX, REJECTED_SUFFIX
+from plumbing_dagster.tables import CURRENT_SUFFIX, KEYS_SUFFIX, REJECTED_SUFFIX
 from plumbing_dagster.warehouses.base import WarehouseSession, current_view_sql
 
 
@@ -24,6 +24,13 @@ def table_metadata(session: WarehouseSession, schema: str, table: str, rows: int
         "dagster/row_count": rows,
         "plumbing/warehouse": session.location,
     }
+
+
+def _replace_slice(connection: WarehouseSession, table_slice: TableSlice, table: str, data: pa.Table) -> None:
+    """The slice's partitions of a companion table (`__rejected`, `__keys`) replaced by `data`."""
+    if connection.table_exists(table_slice.schema, table):
+        connection.execute(delete_statement(table_slice, table))
+    connection.write(table_slice.schema, table, data)
 
 
 class ArrowHandler(DbTypeHandler[pa.Table]):
@@ -56,18 +63,18 @@ class StagedTableHandler(DbTypeHandler[StagedTable]):
         connection: WarehouseSession,
     ) -> Mapping[str, Any]:
         schema, table = table_slice.schema, table_slice.table
-        rejected_table = table + REJECTED_SUFFIX
         connection.write(schema, table, obj.rows)
-        if connection.table_exists(schema, rejected_table):
-            connection.execute(delete_statement(table_slice, rejected_table))
-        connection.write(schema, rejected_table, obj.rejected)
+        _replace_slice(connection, table_slice, table + REJECTED_SUFFIX, obj.rejected)
+        if obj.keys is not None:
+            _replace_slice(connection, table_slice, table + KEYS_SUFFIX, obj.keys)
 
         metadata = context.definition_metadata or {}
         mode = metadata.get(META_CURRENT_VIEW)
         if mode:
             columns = list(connection.columns(schema, table))
+            keys_table = table + KEYS_SUFFIX if connection.table_exists(schema, table + KEYS_SUFFIX) else None
             body = current_view_sql(
-                schema, table, columns, key_columns(metadata), metadata.get(META_CURSOR), mode
+                schema, table, columns, key_columns(metadata), metadata.get(META_CURSOR), mode, keys_table
             )
             connection.replace_view(schema, table + CURRENT_SUFFIX, body)
         return {

@@ -21,13 +21,15 @@ META_CURRENT_VIEW = "plumbing/current_view"
 class StagedTable:
     """Rows typed by the contract plus the records put aside, both carrying `partition_date`.
 
-    The IO manager writes `rows` to `<schema>.<table>` and `rejected` to
-    `<schema>.<table>__rejected`, replacing the partition's rows of both in one transaction.
+    The IO manager writes `rows` to `<schema>.<table>`, `rejected` to `<schema>.<table>__rejected`
+    and `keys` to `<schema>.<table>__keys`, replacing the partition's rows of each in one transaction.
     """
 
     rows: pa.Table
     rejected: pa.Table
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Key snapshots of the days (key columns + partition_date), for delete detection; None: none.
+    keys: pa.Table | None = None
 
 
 def rejected_schema() -> pa.Schema:

@@ -21,7 +21,7 @@ import logging
 import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,6 +45,8 @@ class Manifest:
     rows: int
     written_at: str
     producer: str = "dlt"
+    # The key snapshot taken with this landing (every key that existed then), for delete detection.
+    ids_files: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -155,6 +157,7 @@ class LandingZone:
         files: Iterable[str],
         rows: int,
         producer: str = "dlt",
+        ids_files: Iterable[str] = (),
     ) -> Manifest:
         """Make `files` (already written in the day folder) the day's content, then clean up."""
         now = datetime.now(UTC)
@@ -167,10 +170,11 @@ class LandingZone:
             rows=rows,
             written_at=now.isoformat(),
             producer=producer,
+            ids_files=sorted(ids_files),
         )
         self._write_atomically(self.current_manifest_key(source, stream, day), manifest.to_json())
         self._write_atomically(self.log_key(source, now, load_id, stream, day), manifest.to_json())
-        self.remove_stale(source, stream, day, keep=manifest.files)
+        self.remove_stale(source, stream, day, keep=[*manifest.files, *manifest.ids_files])
         return manifest
 
     def remove_stale(self, source: str, stream: str, day: date, keep: Iterable[str]) -> list[str]:

@@ -21,8 +21,10 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from plumbing_dagster.config.models import StreamConfig
 from plumbing_dagster.keys import raw_key
-from plumbing_dagster.kit import Vendor, Window
+from plumbing_dagster.kit import Extract, Vendor, Window
+from plumbing_dagster.kit.extract import stream_options
 from plumbing_dagster.landing import LandingZone
+from plumbing_dagster.landing.key_snapshots import key_table, write_key_snapshot
 from plumbing_dagster.partitions import BACKFILL_POLICY, run_window
 from plumbing_dagster.raw.dlt_source import build_dlt_source
 from plumbing_dagster.resources import LandingZoneResource, VendorApisResource
@@ -76,7 +78,13 @@ def _pipeline(vendor: Vendor, pipelines_dir: str, destination: Any) -> dlt.Pipel
 
 
 def publish_landed_day(
-    zone: LandingZone, source: str, stream: str, day: date, load_ids: Sequence[str], rows: int
+    zone: LandingZone,
+    source: str,
+    stream: str,
+    day: date,
+    load_ids: Sequence[str],
+    rows: int,
+    ids_files: Sequence[str] = (),
 ) -> tuple[int, int]:
     """Make the files dlt just wrote into the day folder the day's content; (rows, files)."""
     folder = zone.day_folder(source, stream, day)
@@ -90,8 +98,20 @@ def publish_landed_day(
             f"dlt loaded {rows} rows of {source}/{stream} for {day} "
             f"but no files of load {list(load_ids)} are in {zone.url_of(folder)}"
         )
-    zone.publish(source, stream, day, ",".join(load_ids) or "empty", landed, rows)
+    zone.publish(source, stream, day, ",".join(load_ids) or "empty", landed, rows, ids_files=ids_files)
     return rows, len(landed)
+
+
+def land_key_snapshot(
+    zone: LandingZone, vendor: Vendor, config: StreamConfig, client: Any, day: date
+) -> list[str]:
+    """For streams whose API never reports deletes: every key that exists now, landed with `day`."""
+    endpoint = vendor.endpoint(config.stream)
+    if endpoint is None or endpoint.ids is None:
+        return []
+    keys = {name: config.fields[name] for name in config.key_columns}
+    table = key_table(endpoint.ids(client, Extract(None, options=stream_options(endpoint, config))), keys)
+    return [write_key_snapshot(zone, vendor.name, config.stream, day, table)]
 
 
 def build_raw_assets(
@@ -144,8 +164,18 @@ def build_raw_assets(
                     trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
                 )
                 for config in selected:
+                    # Keys as of now belong to the run's last day (a backfill's old days cannot know them).
+                    ids_files = (
+                        land_key_snapshot(zone, vendor, config, client, day) if day == days[-1] else []
+                    )
                     count, landed = publish_landed_day(
-                        zone, vendor.name, config.stream, day, load_ids, int(row_counts.get(config.stream, 0))
+                        zone,
+                        vendor.name,
+                        config.stream,
+                        day,
+                        load_ids,
+                        int(row_counts.get(config.stream, 0)),
+                        ids_files,
                     )
                     rows[config.stream] += count
                     files[config.stream] += landed

@@ -1,5 +1,6 @@
 """Staging assets `staging/<source>/<stream>`, one per selected stream, all from one factory."""
 
+from dataclasses import replace
 from datetime import date
 
 import dagster as dg
@@ -10,6 +11,7 @@ from plumbing_dagster.config.models import StreamConfig
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, StagedTable
 from plumbing_dagster.keys import raw_key, staging_key
+from plumbing_dagster.landing.key_snapshots import read_key_snapshots
 from plumbing_dagster.landing.producers import producer_of
 from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
 from plumbing_dagster.resources import LandingZoneResource
@@ -105,6 +107,10 @@ def build_staging_asset(
         fingerprints = landed_fingerprints(zone, source, config, days)
         landed = read_landed_days(zone, source, config, days)
         staged = apply_contract(landed, config, metadata={"plumbing/days": len(days)})
+        keys = {name: config.fields[name] for name in config.key_columns}
+        snapshots = read_key_snapshots(zone, source, config.stream, days, keys)
+        if snapshots is not None:
+            staged = replace(staged, keys=snapshots)
         report_days(context, days, landed, staged, fingerprints)
         context.log.info(
             f"{source}/{config.stream}: {landed.num_rows} landed rows over {len(days)} day(s) -> "

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec
 from plumbing_dagster.contract.types import contract_type
-from plumbing_dagster.tables import PARTITION_COLUMN, key_list, qualified, quote
+from plumbing_dagster.tables import DELETED_ON_COLUMN, PARTITION_COLUMN, key_list, qualified, quote
 
 
 class WarehouseSession(ABC):
@@ -101,12 +101,20 @@ class Warehouse(ABC):
 
 
 def current_view_sql(
-    schema: str, table: str, columns: Sequence[str], keys: Sequence[str], cursor: str | None, mode: str
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    cursor: str | None,
+    mode: str,
+    keys_table: str | None = None,
 ) -> str:
     """The body of `<table>__current`, in SQL both warehouses speak.
 
     `latest_per_key`: the newest version of each key (by cursor, then by the later partition);
-    `latest_partition`: the newest day (a snapshot stream's current state)."""
+    `latest_partition`: the newest day (a snapshot stream's current state). With `keys_table`
+    (key snapshots by day), `latest_per_key` adds `deleted_on`: the first snapshot day after the
+    key was last seen (in a snapshot, or landed) — null while it still exists."""
     source = qualified(schema, table)
     partition = quote(PARTITION_COLUMN)
     listed = key_list(columns)
@@ -117,8 +125,20 @@ def current_view_sql(
     if not keys:
         raise ValueError(f"the current view of {schema}.{table} needs a primary key")
     newest = f"{quote(cursor)} DESC NULLS LAST, " if cursor else ""
+    ranked = (
+        f"SELECT *, row_number() OVER (PARTITION BY {key_list(keys)} "
+        f"ORDER BY {newest}{partition} DESC) AS _plumbing_rank FROM {source}"
+    )
+    if keys_table is None:
+        return f"SELECT {listed} FROM ({ranked}) AS ranked WHERE _plumbing_rank = 1"
+    snapshots = qualified(schema, keys_table)
+    joined = " AND ".join(f"r.{quote(k)} = s.{quote(k)}" for k in keys)
     return (
-        f"SELECT {listed} FROM (SELECT *, row_number() OVER (PARTITION BY {key_list(keys)} "
-        f"ORDER BY {newest}{partition} DESC) AS _plumbing_rank FROM {source}) AS ranked "
-        "WHERE _plumbing_rank = 1"
+        f"SELECT {', '.join(f'r.{quote(c)}' for c in columns)}, "
+        f"(SELECT min(d.{partition}) FROM {snapshots} AS d "
+        f"WHERE d.{partition} > coalesce(s.last_seen, r.{partition})) AS {quote(DELETED_ON_COLUMN)} "
+        f"FROM ({ranked}) AS r "
+        f"LEFT JOIN (SELECT {key_list(keys)}, max({partition}) AS last_seen FROM {snapshots} "
+        f"GROUP BY {key_list(keys)}) AS s ON {joined} "
+        "WHERE r._plumbing_rank = 1"
     )
