@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -97,22 +95,6 @@ def new_source(name: str, dag_dir: Path) -> None:
         logger.info("wrote %s", path)
 
 
-def sandbox(host: str, port: int) -> None:
-    """Start `dagster dev` with the repository's instance config in `.dagster_home/`."""
-    home = Path(os.environ.get("DAGSTER_HOME") or REPOSITORY / ".dagster_home")
-    home.mkdir(parents=True, exist_ok=True)
-    # The repository's dagster.yaml is the instance config: copied on every start so edits apply.
-    shutil.copyfile(REPOSITORY / "dagster.yaml", home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ.setdefault("PLUMBING_ENV", "sandbox")
-    os.chdir(REPOSITORY)  # the sandbox's data/ folder lives in the repository
-    # The `dagster` of this environment, even when its bin folder is not on PATH.
-    beside = Path(sys.executable).parent / "dagster"
-    dagster = str(beside) if beside.exists() else shutil.which("dagster") or "dagster"
-    logger.info("Dagster UI on http://%s:%d (DAGSTER_HOME=%s)", host, port, home)
-    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])
-
-
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -179,7 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     if args.command == "sandbox":
-        sandbox(args.host, args.port)
+        from plumbing_dagster.sandbox import run_sandbox
+
+        return run_sandbox(REPOSITORY, args.host, args.port)
     elif args.command == "discover":
         discover(args.source, args.stream, args.sample_limit, args.dag_dir)
     elif args.command == "preview":

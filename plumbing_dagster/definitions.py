@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import Environment, load_environment
+from plumbing_dagster.exit import skip_exit_garbage_pass
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.kit import Vendor
+from plumbing_dagster.quiet import on_purpose
 from plumbing_dagster.source_definitions import build_source_definitions
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster.warehouses import WAREHOUSES
@@ -21,7 +22,6 @@ from plumbing_dagster.warehouses import WAREHOUSES
 
 def _resources(environment: Environment, warehouses: set[str]) -> dict[str, object]:
     return {
-        "dlt_resource": DagsterDltResource(),
         "landing": environment.landing,
         "vendor_apis": environment.vendor_apis,
         "warehouse_reader": environment.warehouse_reader(),
@@ -45,7 +45,8 @@ def build_definitions(
     per_source: list[dg.Definitions] = []
     warehouses: set[str] = set()
     for source, streams in sorted(configs.items()):
-        definitions, used = build_source_definitions(vendors[source], streams, environment)
+        with on_purpose():
+            definitions, used = build_source_definitions(vendors[source], streams, environment, dag_dir)
         per_source.append(definitions)
         warehouses |= used
     shared = dg.Definitions(
@@ -56,3 +57,5 @@ def build_definitions(
 
 
 defs = build_definitions()
+
+skip_exit_garbage_pass()

@@ -12,8 +12,6 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-import dlt
-import pendulum
 import pyarrow as pa
 from pydantic import Field
 
@@ -55,6 +53,9 @@ class LandingZoneResource(dg.ConfigurableResource):
 
     def dlt_destination(self, day: date) -> Any:
         """A dlt filesystem destination writing into the landing layout, dated by `day`."""
+        import dlt  # only where a raw step lands
+        import pendulum
+
         credentials: dict[str, Any] | None = None
         if self._is_s3():
             credentials = {

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 
 from plumbing_dagster.actions import build_actions
+from plumbing_dagster.asset_metadata import code_references
 from plumbing_dagster.config import ConfigError, StreamConfig
 from plumbing_dagster.environments import Environment
 from plumbing_dagster.kit import Vendor
@@ -36,19 +39,30 @@ def require_warehouse(source: str, config: StreamConfig, environment: Environmen
 
 
 def build_source_definitions(
-    vendor: Vendor, streams: Mapping[str, StreamConfig], environment: Environment
+    vendor: Vendor, streams: Mapping[str, StreamConfig], environment: Environment, dag_dir: Path
 ) -> tuple[dg.Definitions, set[str]]:
     """The source's definitions, and the warehouses they write to."""
     source = vendor.name
     partitions_def = daily_partitions(vendor.start_date)
+    # Yesterday is due once the daily schedule has run; a day and a few hours of slack.
+    freshness = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=vendor.fresh_within_hours))
     warehouse_of = {name: require_warehouse(source, config, environment) for name, config in streams.items()}
     assets: list[dg.AssetsDefinition] = []
     checks: list[dg.AssetChecksDefinition] = []
     extracted = [config for config in streams.values() if producer_of(config).extracts]
     if extracted:
-        assets.append(build_raw_assets(vendor, extracted, partitions_def))
+        assets.append(build_raw_assets(vendor, extracted, partitions_def, dag_dir))
     for name, config in streams.items():
-        assets.append(build_staging_asset(source, config, partitions_def, warehouse_of[name]))
+        assets.append(
+            build_staging_asset(
+                source,
+                config,
+                partitions_def,
+                warehouse_of[name],
+                references=code_references(dag_dir / "streams" / source / f"{name}.json", vendor),
+                freshness=freshness,
+            )
+        )
         checks.extend(build_staging_checks(source, config, partitions_def, warehouse_of[name]))
     warehouses = set(warehouse_of.values())
     for mart in vendor.marts:

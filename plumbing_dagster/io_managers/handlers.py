@@ -16,10 +16,17 @@ from plumbing_dagster.tables import CURRENT_SUFFIX, KEYS_SUFFIX, REJECTED_SUFFIX
 from plumbing_dagster.warehouses.base import WarehouseSession, current_view_sql
 
 
-def table_metadata(session: WarehouseSession, schema: str, table: str, rows: int) -> dict[str, Any]:
+def table_metadata(
+    session: WarehouseSession, schema: str, table: str, rows: int, definition: dg.TableSchema | None = None
+) -> dict[str, Any]:
+    """Row count and the table's actual columns, with the descriptions the definition gives them."""
+    described = {c.name: c.description for c in definition.columns} if definition else {}
     return {
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, kind) for name, kind in session.columns(schema, table).items()]
+            columns=[
+                dg.TableColumn(name, kind, description=described.get(name) or "")
+                for name, kind in session.columns(schema, table).items()
+            ]
         ),
         "dagster/row_count": rows,
         "plumbing/warehouse": session.location,
@@ -77,8 +84,11 @@ class StagedTableHandler(DbTypeHandler[StagedTable]):
                 schema, table, columns, key_columns(metadata), metadata.get(META_CURSOR), mode, keys_table
             )
             connection.replace_view(schema, table + CURRENT_SUFFIX, body)
+        definition = (context.definition_metadata or {}).get("dagster/column_schema")
         return {
-            **table_metadata(connection, schema, table, obj.rows.num_rows),
+            **table_metadata(
+                connection, schema, table, obj.rows.num_rows, getattr(definition, "schema", definition)
+            ),
             "plumbing/rejected_count": obj.rejected.num_rows,
             **obj.metadata,
         }

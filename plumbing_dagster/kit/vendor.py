@@ -61,6 +61,8 @@ class Vendor:
     # When the daily schedule runs yesterday's partition (UTC): late enough for the vendor's day
     # to have settled.
     schedule_at: time = time(1, 0)
+    # Staging is stale when its last materialization is older than this (the UI's freshness).
+    fresh_within_hours: int = 28
     # The endpoint of a stream the vendor does not list, by its name (Odoo: any model a stream
     # config names in its options), or None when every stream is listed.
     generic: Callable[[str], Endpoint] | None = None

@@ -7,7 +7,9 @@ import dagster as dg
 import pyarrow as pa
 from dagster import AssetExecutionContext
 
+from plumbing_dagster.asset_metadata import column_schema, stream_code_version
 from plumbing_dagster.config.models import StreamConfig
+from plumbing_dagster.contract.types import landing_type
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, StagedTable
 from plumbing_dagster.keys import raw_key, staging_key
@@ -72,8 +74,21 @@ def _description(source: str, config: StreamConfig) -> str:
     )
 
 
+def staged_column_schema(config: StreamConfig, warehouse: str) -> dg.TableSchema:
+    """The staged table's columns as the contract types them in `warehouse`, with descriptions."""
+    kind = WAREHOUSES[warehouse]
+    names = {name: kind.type_name(spec) or str(landing_type(spec)) for name, spec in config.fields.items()}
+    return column_schema(config.fields, names)
+
+
 def build_staging_asset(
-    source: str, config: StreamConfig, partitions_def: dg.PartitionsDefinition, warehouse: str
+    source: str,
+    config: StreamConfig,
+    partitions_def: dg.PartitionsDefinition,
+    warehouse: str,
+    *,
+    references: dg.CodeReferencesMetadataValue | None = None,
+    freshness: dg.FreshnessPolicy | None = None,
 ) -> dg.AssetsDefinition:
     """The staging asset of one stream, written by the IO manager of `warehouse`."""
     producer = producer_of(config)
@@ -90,7 +105,11 @@ def build_staging_asset(
         owners=["team:data-engineering"],
         pool=WAREHOUSES[warehouse].write_pool,
         description=_description(source, config),
+        code_version=stream_code_version(source, config),
+        freshness_policy=freshness,
         metadata={
+            "dagster/column_schema": staged_column_schema(config, warehouse),
+            **({"dagster/code_references": references} if references else {}),
             "partition_expr": PARTITION_COLUMN,
             META_PRIMARY_KEY: config.key_columns,
             META_CURSOR: config.cursor,

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
-import duckdb
 from dagster import AssetCheckExecutionContext
 
 from plumbing_dagster.config.models import StreamConfig
@@ -114,6 +113,8 @@ class StagingChecks:
                          AS rejected_with_key
                 FROM {self.rejected_table} WHERE {where}""",
         )[0]
+        import duckdb  # only in processes that use DuckDB: see plumbing_dagster.exit
+
         conn = duckdb.connect()
         try:
             conn.register("landed", landed)

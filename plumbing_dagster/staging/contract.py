@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import duckdb
 import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec, StreamConfig
@@ -76,6 +75,8 @@ def apply_contract(
         if config.destination_sync_mode == "merge"
         else ""
     )
+
+    import duckdb  # only in processes that use DuckDB: see plumbing_dagster.exit
 
     conn = duckdb.connect()
     try:

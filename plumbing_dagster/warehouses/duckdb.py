@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from plumbing_dagster.tables import qualified, quote
 from plumbing_dagster.warehouses.base import Warehouse, WarehouseSession
+
+if TYPE_CHECKING:
+    import duckdb
 
 LOCK_RETRY_SECONDS = (0.2, 0.5, 1, 2, 4, 8, 15)
 
@@ -23,6 +25,8 @@ def connect_duckdb(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDB
     Hand-written because dagster-duckdb's `connect` (and `DuckDBResource.get_connection`) close
     the connection only on success: after a failed write the file stays locked in the process.
     """
+    import duckdb  # only in processes that use DuckDB: see plumbing_dagster.exit
+
     for wait in (*LOCK_RETRY_SECONDS, None):
         try:
             conn = duckdb.connect(path, read_only=read_only, config={"custom_user_agent": "dagster"})

@@ -199,7 +199,8 @@ def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path
 
 
 def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
-    """`plumbing sandbox` (the README's first command, after `uv run`) answers on its port."""
+    """`plumbing sandbox` (the README's first command, after `uv run`) answers on its port, says
+    so only once it does, and without the warnings the project triggers on purpose."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -209,7 +210,7 @@ def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
         cwd=REPOSITORY,
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "sandbox.log").open("w"),
         start_new_session=True,  # dagster dev starts a webserver, a daemon and a code server
     )
     try:
@@ -228,10 +229,17 @@ def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
                     answer = json.loads(response.read())
             except (OSError, ValueError):
                 time.sleep(2)
+        ready = f"Dagster UI ready on http://127.0.0.1:{port}"
+        while time.monotonic() < deadline and ready not in (tmp_path / "sandbox.log").read_text():
+            time.sleep(0.5)  # the supervisor polls the UI every half second
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-    assert answer is not None, "the Dagster UI did not answer"
+    log = (tmp_path / "sandbox.log").read_text()
+    assert answer is not None, f"the Dagster UI did not answer:\n{log[-3000:]}"
+    assert ready in log
+    for on_purpose in ("is superseded", "will not be used", "BetaWarning", "PreviewWarning"):
+        assert on_purpose not in log, f"{on_purpose!r} in the sandbox's output:\n{log[-3000:]}"
     keys = {"/".join(node["assetKey"]["path"]) for node in answer["data"]["assetNodes"]}
     assert {"raw/shop/orders", "staging/jortt/invoices", "marts/shop/order_lines"} <= keys
     assert (Path(environment["DAGSTER_HOME"]) / "dagster.yaml").read_text() == (

@@ -1,0 +1,91 @@
+"""Start-up cost: materialising one day of one stream at the terminal against importing Dagster.
+
+    .venv/bin/python -m plumbing_dagster_tests.benchmarks.startup [--repeat R] [--asset KEY]
+
+(a) `python -c "import dagster"` — the floor any Dagster command pays;
+(b) `dagster asset materialize -m plumbing_dagster.definitions --select raw/shop/users
+    --partition <day>` in the sandbox (emulator on loopback, landing zone on local disk, a fresh
+    DAGSTER_HOME): loading the code location, the run's bookkeeping, one small API read and one
+    landed file.
+
+One warm-up of each (the first run creates the instance's database), then runs alternate a, b, a,
+b, ...; the medians are compared. The last line is `startup: ratio <b/a> (target <= 3)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 3.0
+DAY = "2026-11-01"
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--asset", default="raw/shop/users")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    bin_dir = Path(sys.executable).parent
+    import_dagster = [sys.executable, "-c", "import dagster"]
+    materialize = [
+        str(bin_dir / "dagster"), "asset", "materialize", "-m", "plumbing_dagster.definitions",
+        "--select", args.asset, "--partition", DAY,
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="plumbing-startup-") as tmp:
+        home = Path(tmp) / "dagster_home"
+        home.mkdir()
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "PLUMBING_ENV": "sandbox",
+            "PLUMBING_DATA_DIR": str(Path(tmp) / "data"),
+        }
+        cwd = Path(__file__).resolve().parents[2]
+        out.write(
+            f"startup: {args.asset} for {DAY}, {args.repeat} runs each, python {sys.version.split()[0]}\n"
+        )
+        timed(import_dagster, env, cwd)
+        out.write(f"  warm-up materialize: {timed(materialize, env, cwd):.2f} s\n")
+        import_times: list[float] = []
+        run_times: list[float] = []
+        for attempt in range(args.repeat):
+            import_times.append(timed(import_dagster, env, cwd))
+            run_times.append(timed(materialize, env, cwd))
+            out.write(
+                f"  run {attempt + 1}: import dagster {import_times[-1]:.2f} s, "
+                f"materialize {run_times[-1]:.2f} s\n"
+            )
+        landed = sorted((Path(tmp) / "data").rglob("*.parquet"))
+        if not landed:
+            raise RuntimeError(
+                f"no landed file under {Path(tmp) / 'data'}: the runs did not land {args.asset}"
+            )
+    import_median = statistics.median(import_times)
+    run_median = statistics.median(run_times)
+    out.write(f"import dagster (median): {import_median:.2f} s\n")
+    out.write(f"materialize one day (median): {run_median:.2f} s\n")
+    out.write(f"startup: ratio {run_median / import_median:.2f} (target <= {TARGET_RATIO:g})\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
