@@ -1,7 +1,50 @@
-"""Odoo (seed 004): ERP sales orders and their lines through Odoo's external APIs — JSON-RPC
-(`/jsonrpc`, every version) and JSON-2 (`/json/2/<model>/<method>`, Odoo 19+).
+"""Odoo (seed 004): ERP models as streams, through Odoo's external APIs — JSON-2
+(`/json/2/<model>/<method>`, Odoo 19+) or JSON-RPC (`/jsonrpc`, every version until Odoo 22), as
+`ODOO_PROTOCOL` says (`auto`: JSON-2 from Odoo 19 on). Both land identical records.
 
-For now this package holds only the emulator (`emulator/`): a deterministic Odoo for the sandbox
-and the tests, which the client will be written against. It defines no `VENDOR` yet, so the
-registry does not treat Odoo as a live vendor.
+Streams: `sale_orders` (`sale.order`) and `sale_order_lines` (`sale.order.line`), incremental by
+day of `write_date`; any other model is one `dag/streams/odoo/<stream>.json` naming it in
+`options.model` (then `plumbing discover odoo <stream>`). Deletes leave no trace in Odoo, so each
+endpoint also gives the ids that exist now (`Endpoint.ids`), for the daily key snapshot.
+
+Settling delay: Odoo stamps `write_date` with the *start* of the transaction that wrote the row,
+while other readers see the row only once it commits. A transaction still running at midnight
+writes yesterday's `write_date` into rows that appear later. The daily schedule therefore reads
+yesterday only `SETTLING_DELAY` after midnight UTC (change it here; longer transactions than that
+are caught when the day is run again). `client.py` holds the client, `columns.py` how Odoo values
+become columns, `endpoints.py` the streams, `emulator/` the local Odoo for the sandbox and tests.
 """
+
+from datetime import date, datetime, timedelta
+
+from plumbing_dagster.kit import Vendor
+from plumbing_dagster.sources.odoo.client import OdooClient, connect
+from plumbing_dagster.sources.odoo.connection import OdooConnection
+from plumbing_dagster.sources.odoo.emulator import OdooEmulator, OdooWorld
+from plumbing_dagster.sources.odoo.emulator.app import SANDBOX_API_KEY, SANDBOX_DATABASE, SANDBOX_LOGIN
+from plumbing_dagster.sources.odoo.endpoints import ENDPOINTS, generic_endpoint
+
+SETTLING_DELAY = timedelta(hours=2)
+
+
+def sandbox_connection(url: str) -> OdooConnection:
+    return OdooConnection(
+        base_url=url, database=SANDBOX_DATABASE, api_key=SANDBOX_API_KEY, login=SANDBOX_LOGIN
+    )
+
+
+VENDOR = Vendor(
+    name="odoo",
+    start_date=date(2026, 1, 1),
+    endpoints=ENDPOINTS,
+    connection=OdooConnection,
+    connect=connect,
+    # Odoo 19 (both protocols) over a world that grows with the real clock.
+    emulator=OdooEmulator,
+    sandbox_connection=sandbox_connection,
+    description="Odoo ERP over JSON-2 or JSON-RPC (seed 004).",
+    schedule_at=(datetime.min + SETTLING_DELAY).time(),
+    generic=generic_endpoint,
+)
+
+__all__ = ["ENDPOINTS", "SETTLING_DELAY", "VENDOR", "OdooClient", "OdooEmulator", "OdooWorld", "connect"]
