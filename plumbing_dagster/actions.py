@@ -32,11 +32,20 @@ def run_action(
     return action.run(ActionContext(settings=settings, config=config, log=log, ask=ask))
 
 
+def action_op_name(vendor: Vendor, action: Action) -> str:
+    return f"{action_job_name(vendor, action)}_op"
+
+
 def build_action_job(vendor: Vendor, action: Action) -> dg.JobDefinition:
     name = action_job_name(vendor, action)
 
+    # Dagster refuses an op named like a job in one repository: the op is `<job>_op`, the key
+    # of the run config (`ops: {comdirect_login_op: {config: {tan: ...}}}`).
     @dg.op(
-        name=name, config_schema=dg.Permissive(), description=action.description, tags={"kind": vendor.name}
+        name=action_op_name(vendor, action),
+        config_schema=dg.Permissive(),
+        description=action.description,
+        tags={"kind": vendor.name},
     )
     def _op(context: dg.OpExecutionContext, vendor_apis: VendorApisResource) -> dg.Output[None]:
         with vendor_apis.connection(vendor) as settings:

@@ -49,7 +49,7 @@ def test_an_action_is_a_job_that_runs_against_the_vendors_emulator(tmp_path) -> 
     assert job.name == "shop_greet" and [s.name for s in schedules] == ["shop_greet_schedule"]
     CALLS.clear()
     result = job.execute_in_process(
-        run_config={"ops": {"shop_greet": {"config": {"word": "moin"}}}},
+        run_config={"ops": {"shop_greet_op": {"config": {"word": "moin"}}}},
         resources={"vendor_apis": environment.vendor_apis},
     )
     assert result.success and CALLS[0][1] == "moin" and CALLS[0][0].startswith("http://127.0.0.1:")
@@ -57,7 +57,7 @@ def test_an_action_is_a_job_that_runs_against_the_vendors_emulator(tmp_path) -> 
     assert output.event_specific_data.metadata["said"].value == "MOIN"
 
     bad = job.execute_in_process(
-        run_config={"ops": {"shop_greet": {"config": {"wrod": "moin"}}}},
+        run_config={"ops": {"shop_greet_op": {"config": {"wrod": "moin"}}}},
         resources={"vendor_apis": environment.vendor_apis},
         raise_on_error=False,
     )

@@ -12,6 +12,7 @@ from plumbing_dagster_tests.conftest import definitions_for
 SHOP_STREAMS = ["orders", "products", "users"]
 JORTT_STREAMS = ["customers", "invoices", "organizations", "project_line_items", "projects"]
 ODOO_STREAMS = ["sale_order_lines", "sale_orders"]
+COMDIRECT_STREAMS = ["accounts", "balances", "pending_transactions", "transactions"]
 
 
 def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
@@ -21,16 +22,23 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
         [f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in SHOP_STREAMS]
         + [f"{layer}/jortt/{s}" for layer in ("raw", "staging") for s in JORTT_STREAMS]
         + [f"{layer}/odoo/{s}" for layer in ("raw", "staging") for s in ODOO_STREAMS]
+        + [f"{layer}/comdirect/{s}" for layer in ("raw", "staging") for s in COMDIRECT_STREAMS]
+        + ["marts/comdirect/daily_balances"]
         + ["marts/shop/order_lines"]
     )
     assert keys == expected
     repository = defs.get_repository_def()
     assert sorted(j.name for j in repository.get_all_jobs() if not j.name.startswith("__")) == [
+        "comdirect_daily",
+        "comdirect_keepalive",
+        "comdirect_login",
         "jortt_daily",
         "odoo_daily",
         "shop_daily",
     ]
     assert sorted(s.name for s in repository.schedule_defs) == [
+        "comdirect_daily_schedule",
+        "comdirect_keepalive_schedule",
         "jortt_daily_schedule",
         "odoo_daily_schedule",
         "shop_daily_schedule",
@@ -38,7 +46,11 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
     checks = sorted(k.to_user_string() for c in defs.asset_checks for k in c.check_keys)
     assert "staging/shop/orders:key_unique_and_not_null" in checks
     assert "marts/shop/order_lines:referential_integrity" in checks
-    assert len(checks) == 4 * (len(SHOP_STREAMS) + len(JORTT_STREAMS) + len(ODOO_STREAMS)) + 1
+    assert "marts/comdirect/daily_balances:balance_change_matches_bookings" in checks
+    assert (
+        len(checks)
+        == 4 * (len(SHOP_STREAMS) + len(JORTT_STREAMS) + len(ODOO_STREAMS) + len(COMDIRECT_STREAMS)) + 2
+    )
 
 
 def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfills(sandbox):

@@ -26,6 +26,9 @@ wrong `x-http-request-info`, and, once online banking is locked, 422 `ZUGANG_GES
 and 401 `invalid_grant` "Zugang gesperrt" at the token endpoint (the lock's exact answer is
 unconfirmed). Unknown accounts and paths: 404 with an empty body. At most `rate_limit` requests
 a second on the whole host (429, `Retry-After: 1`).
+
+With `state_dir`, the bank remembers its logins, tokens and counts between processes there
+(`memory.py`), as one real bank would for every sandbox run and CLI call.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from plumbing_dagster.kit.emulator import (
@@ -47,6 +51,7 @@ from plumbing_dagster.kit.emulator import (
 )
 from plumbing_dagster.sources.comdirect.emulator import render
 from plumbing_dagster.sources.comdirect.emulator.ledger import Account
+from plumbing_dagster.sources.comdirect.emulator.memory import BankMemory, issued_tokens
 from plumbing_dagster.sources.comdirect.emulator.protocol import (
     check_session_body,
     once_info,
@@ -98,12 +103,14 @@ class ComdirectEmulator(EmulatorApp):
         correct_tan: str = "123456",
         clock: Callable[[], float] = time.time,
         rate_limit: int | None = 10,
+        state_dir: str | Path | None = None,
     ):
         """`push`: how the customer answers a push challenge (after `push_delay_seconds` on
         `clock`; `manual`: when a test calls `approve()`/`deny()`/`expire()`; `never`: not at
         all). `tan_types`: the customer's TAN methods, the first is the preferred one.
         `clock`: seconds, for token and challenge lifetimes. `rate_limit`: requests per second
-        (None: unlimited)."""
+        (None: unlimited). `state_dir`: where the bank remembers between processes, once that
+        folder exists (None: in memory only)."""
         super().__init__()
         self.world = world or ComdirectWorld()
         self.client_id, self.client_secret = client_id, client_secret
@@ -118,6 +125,13 @@ class ComdirectEmulator(EmulatorApp):
             push_delay=push_delay_seconds,
             clock=clock,
         )
+        self.memory = BankMemory(state_dir) if state_dir is not None else None
+
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        if self.memory is None:
+            return super().handle(request)
+        with self.memory.remembering(self.desk):
+            return super().handle(request)
 
     # -- test controls ---------------------------------------------------------------------------
 
@@ -146,6 +160,16 @@ class ComdirectEmulator(EmulatorApp):
     def access_tokens(self) -> list[str]:
         """Every access token issued (tests look for them where they must not be)."""
         return self.desk.tokens.access_tokens()
+
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token the bank remembers issuing."""
+        return issued_tokens(self.desk)
+
+    def recall(self) -> ComdirectEmulator:
+        """Load what the bank remembers in `state_dir` (tests read counters another process left)."""
+        if self.memory is not None:
+            self.memory.recall(self.desk)
+        return self
 
     # -- the EmulatorApp hooks ---------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ dated up to D. Generation is cached per day (`DayCache`) from `World.seeded` gen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,8 +46,12 @@ class ComdirectWorld(World):
         start_date: date = date(2026, 1, 1),
         now: datetime | None = None,
         holder: str = "Erika Mustermann",
+        clock: Callable[[], float] | None = None,
     ):
+        """`now` fixes the data horizon; `clock` (epoch seconds) moves it instead, so the data
+        follows the same clock as the emulator's tokens (a test's simulated day); neither: real time."""
         super().__init__("comdirect", seed, start_date, now)
+        self._clock = clock
         rng = self.seeded("customer")
         self.holder = holder
         self.client_id = hex_id(rng)  # the customer's id, `clientId` in account master data
@@ -72,6 +76,12 @@ class ComdirectWorld(World):
         self._days: DayCache[tuple[Txn, ...]] = DayCache(
             lambda day: tuple(make_day(self._book, day, self.seeded))
         )
+
+    @property
+    def now(self) -> datetime:
+        if self._clock is not None:
+            return datetime.fromtimestamp(self._clock(), UTC)
+        return super().now
 
     # -- what the app asks (records shared, not copied: render, never change them) --------------
 
