@@ -272,3 +272,9 @@ def _check_families(folder: Path, vendor: Vendor, streams: Mapping[str, StreamCo
                 f"{first.stream} (family {endpoint.family!r}), so it needs the same sync_mode and "
                 f"cursor_field ({first.sync_mode}, {first.cursor})"
             )
+        if config.options != first.options:
+            raise ConfigError(
+                f"{folder / (name + '.json')}: field 'options': {name} is read in one request with "
+                f"{first.stream} (family {endpoint.family!r}), so it needs the same options "
+                f"({json.dumps(first.options, sort_keys=True)})"
+            )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from plumbing_dagster.config import ConfigError, load_stream_configs
 from plumbing_dagster.config.models import FieldSpec
@@ -73,9 +74,16 @@ def _raw(client: RestClient, extract: Any):  # noqa: ANN202
     return iter_pages(client.api, PageRequest("GET", "/orders", params), paging, "data")
 
 
+class FamilyOptions(BaseModel):
+    """Options the family's one read would honour (here: none that change the request)."""
+
+    status: str = "any"
+
+
 ENDPOINTS = family_endpoints(
     "orders",
     raw=_raw,
+    options=FamilyOptions,
     cursors={"updated_at": ServerFilter()},
     members={
         "orders": Member(lambda o: [{"id": o["id"], "updated_at": o["updated_at"]}], ("id",), "orders"),
@@ -118,7 +126,7 @@ FIELDS = {
 }
 
 
-def write_dag(dag_dir: Path, **modes: str) -> None:
+def write_dag(dag_dir: Path, options: dict[str, dict] | None = None, **modes: str) -> None:
     for stream, fields in FIELDS.items():
         write_discovered(dag_dir, "famshop", discovered_stream(VENDOR.endpoints[stream], fields))
         config = {
@@ -126,6 +134,7 @@ def write_dag(dag_dir: Path, **modes: str) -> None:
             "sync_mode": modes.get(stream, "incremental"),
             "destination_sync_mode": "merge",
             "fields": {n: f.model_dump(exclude_none=True) for n, f in fields.items()},
+            "options": (options or {}).get(stream, {}),
         }
         (dag_dir / "streams" / "famshop").mkdir(parents=True, exist_ok=True)
         (dag_dir / "streams" / "famshop" / f"{stream}.json").write_text(json.dumps(config))
@@ -159,5 +168,15 @@ def test_members_of_a_family_must_ask_for_the_same_window(tmp_path: Path) -> Non
     with pytest.raises(
         ConfigError,
         match=r"orders is read in one request with order_lines \(family 'orders'\), so it needs the same",
+    ):
+        load_stream_configs(tmp_path, {"famshop": VENDOR})
+
+
+def test_members_of_a_family_must_share_their_options(tmp_path: Path) -> None:
+    write_dag(tmp_path, options={"orders": {"status": "paid"}})
+    with pytest.raises(
+        ConfigError,
+        match=r"field 'options': orders is read in one request with order_lines \(family 'orders'\), "
+        r"so it needs the same options \(\{\}\)",
     ):
         load_stream_configs(tmp_path, {"famshop": VENDOR})

@@ -5,8 +5,8 @@
 (a) `python -c "import dagster"` — the floor any Dagster command pays;
 (b) `dagster asset materialize -m plumbing_dagster.definitions --select raw/shop/users
     --partition <day>` in the sandbox (emulator on loopback, landing zone on local disk, a fresh
-    DAGSTER_HOME): loading the code location, the run's bookkeeping, one small API read and one
-    landed file.
+    DAGSTER_HOME with the repository's dagster.yaml): loading the code location, the run's
+    bookkeeping, one small API read and one landed file.
 
 One warm-up of each (the first run creates the instance's database), then runs alternate a, b, a,
 b, ...; the medians are compared. The last line is `startup: ratio <b/a> (target <= 3)`.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,15 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         "--select", args.asset, "--partition", DAY,
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="plumbing-startup-") as tmp:
+        cwd = Path(__file__).resolve().parents[2]
         home = Path(tmp) / "dagster_home"
         home.mkdir()
+        shutil.copyfile(
+            cwd / "dagster.yaml", home / "dagster.yaml"
+        )  # the sandbox's instance, as `plumbing sandbox`
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),
             "PLUMBING_ENV": "sandbox",
             "PLUMBING_DATA_DIR": str(Path(tmp) / "data"),
         }
-        cwd = Path(__file__).resolve().parents[2]
         out.write(
             f"startup: {args.asset} for {DAY}, {args.repeat} runs each, python {sys.version.split()[0]}\n"
         )

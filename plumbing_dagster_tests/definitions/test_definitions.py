@@ -13,6 +13,25 @@ SHOP_STREAMS = ["orders", "products", "users"]
 JORTT_STREAMS = ["customers", "invoices", "organizations", "project_line_items", "projects"]
 ODOO_STREAMS = ["sale_order_lines", "sale_orders"]
 COMDIRECT_STREAMS = ["accounts", "balances", "pending_transactions", "transactions"]
+JIRA_STREAMS = [
+    "changelog_items",
+    "fields",
+    "issue_components",
+    "issue_fix_versions",
+    "issue_labels",
+    "issue_links",
+    "issues",
+    "projects",
+]
+JIRA_MARTS = [
+    "changelog",
+    "issue_components",
+    "issue_fix_versions",
+    "issue_labels",
+    "issue_links",
+    "issues",
+    "status_history",
+]
 
 
 def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
@@ -24,6 +43,8 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
         + [f"{layer}/odoo/{s}" for layer in ("raw", "staging") for s in ODOO_STREAMS]
         + [f"{layer}/comdirect/{s}" for layer in ("raw", "staging") for s in COMDIRECT_STREAMS]
         + ["marts/comdirect/daily_balances"]
+        + [f"{layer}/jira/{s}" for layer in ("raw", "staging") for s in JIRA_STREAMS]
+        + [f"marts/jira/{m}" for m in JIRA_MARTS]
         + ["marts/shop/order_lines"]
     )
     assert keys == expected
@@ -32,6 +53,7 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
         "comdirect_daily",
         "comdirect_keepalive",
         "comdirect_login",
+        "jira_daily",
         "jortt_daily",
         "odoo_daily",
         "shop_daily",
@@ -39,6 +61,7 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
     assert sorted(s.name for s in repository.schedule_defs) == [
         "comdirect_daily_schedule",
         "comdirect_keepalive_schedule",
+        "jira_daily_schedule",
         "jortt_daily_schedule",
         "odoo_daily_schedule",
         "shop_daily_schedule",
@@ -47,10 +70,9 @@ def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
     assert "staging/shop/orders:key_unique_and_not_null" in checks
     assert "marts/shop/order_lines:referential_integrity" in checks
     assert "marts/comdirect/daily_balances:balance_change_matches_bookings" in checks
-    assert (
-        len(checks)
-        == 4 * (len(SHOP_STREAMS) + len(JORTT_STREAMS) + len(ODOO_STREAMS) + len(COMDIRECT_STREAMS)) + 2
-    )
+    staged_streams = SHOP_STREAMS + JORTT_STREAMS + ODOO_STREAMS + COMDIRECT_STREAMS + JIRA_STREAMS
+    mart_checks = 1 + 1 + 8  # shop, comdirect, jira (referential integrity per mart, two on issues)
+    assert len(checks) == 4 * len(staged_streams) + mart_checks
 
 
 def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfills(sandbox):

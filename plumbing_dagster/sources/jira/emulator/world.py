@@ -178,6 +178,12 @@ class JiraWorld(World):
         docs = [self.renderer.issue(r.plan, now, selection, changelog=limit) for r in rows]
         return json.loads(("[" + ",".join(docs) + "]").replace(BASE, base_url))
 
+    def move_clock(self, now: datetime) -> None:
+        """Let time pass (a test's way to have issues edited while a client pages through them)."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware (UTC)")
+        self._fixed_now = now
+
     # -- what the app asks ------------------------------------------------------------------------
 
     def now_ms(self) -> int:
