@@ -68,6 +68,10 @@ def run_sandbox(repository: Path, host: str, port: int) -> int:
     url = f"http://{host}:{port}"
     logger.info("starting the Dagster UI (instance %s, data %s) ...", home, env["PLUMBING_DATA_DIR"])
     started = time.monotonic()
+    # Started in the background by a script (`plumbing sandbox &`), we inherit SIGINT ignored, and
+    # an ignored signal stays ignored in children: dagster dev would then ignore Ctrl-C and, as it
+    # maps TERM onto INT's handler, TERM too — and never stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     child = subprocess.Popen(command, cwd=home, env=env)
     # Ctrl-C reaches the whole terminal group, dagster dev included, which shuts down its own
     # processes; a TERM sent to us alone is passed on.

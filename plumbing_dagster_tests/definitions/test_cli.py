@@ -1,5 +1,6 @@
 """The commands a data engineer types: validate the code location, materialize a partition."""
 
+import contextlib
 import json
 import os
 import signal
@@ -209,9 +210,11 @@ def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
         [str(BIN / "plumbing"), "sandbox", "--port", str(port)],
         cwd=REPOSITORY,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "sandbox.log").open("w"),
+        stdout=(tmp_path / "sandbox.log").open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # dagster dev starts a webserver, a daemon and a code server
+        # As a script's background job (`plumbing sandbox &`) starts it: SIGINT ignored, inherited.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 150
@@ -232,10 +235,14 @@ def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
         ready = f"Dagster UI ready on http://127.0.0.1:{port}"
         while time.monotonic() < deadline and ready not in (tmp_path / "sandbox.log").read_text():
             time.sleep(0.5)  # the supervisor polls the UI every half second
+        server.send_signal(signal.SIGTERM)  # to the supervisor alone: it stops dagster dev
+        stopped = server.wait(timeout=90)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):  # whatever is left (nothing, when it worked)
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
     log = (tmp_path / "sandbox.log").read_text()
+    assert stopped == 0 and "Dagster services shut down" in log, log[-3000:]
     assert answer is not None, f"the Dagster UI did not answer:\n{log[-3000:]}"
     assert ready in log
     for on_purpose in ("is superseded", "will not be used", "BetaWarning", "PreviewWarning"):
