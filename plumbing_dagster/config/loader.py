@@ -111,7 +111,11 @@ def _with_endpoint_defaults(raw: Any, endpoint: Endpoint) -> Any:
         return raw
     filled = dict(raw)
     filled.setdefault("primary_key", [[key] for key in endpoint.primary_key])
-    if "cursor_field" not in filled and endpoint.default_cursor:
+    selected = filled.get("fields") if isinstance(filled.get("fields"), dict) else {}
+    # A snapshot needs no cursor: it gets the default one only when it lands that field (to pick
+    # the newest of a key's versions); an incremental stream always does (and must land it).
+    wants_cursor = filled.get("sync_mode") != "full_refresh" or endpoint.default_cursor in selected
+    if "cursor_field" not in filled and endpoint.default_cursor and wants_cursor:
         filled["cursor_field"] = [endpoint.default_cursor]
     return filled
 

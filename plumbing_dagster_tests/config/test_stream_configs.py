@@ -34,6 +34,17 @@ def test_committed_configs_load_with_their_keys_and_fields():
     assert configs["jortt"]["projects"].key_columns == ["aggregate_id"]
 
 
+def test_a_snapshot_that_does_not_land_the_cursor_field_has_no_cursor(dag_dir: Path):
+    _edit(dag_dir, "streams/shop/products.json", lambda d: d["fields"].pop("updated_at"))
+    products = load_stream_configs(dag_dir)["shop"]["products"]
+    assert products.sync_mode == "full_refresh" and products.cursor is None
+    assert "updated_at" not in products.fields
+    # An incremental stream still gets its cursor, and must land it.
+    _edit(dag_dir, "streams/shop/orders.json", lambda d: d["fields"].pop("updated_at"))
+    with pytest.raises(ConfigError, match=r"orders.json.*'updated_at' is not one of the selected fields"):
+        load_stream_configs(dag_dir)
+
+
 def test_unknown_key_is_rejected_with_file_and_field(dag_dir: Path):
     path = _edit(dag_dir, "streams/shop/orders.json", lambda d: d.update(sync_frequency="hourly"))
     with pytest.raises(ConfigError) as error:
