@@ -139,14 +139,23 @@ class LandingZone:
             f"{stamp:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
         )
 
-    def list_folders(self, folder: str) -> list[str]:
-        """Names of the sub-folders of `folder` ([] if it does not exist)."""
+    def _ls(self, folder: str) -> list[dict[str, Any]]:
+        """A fresh listing of `folder` ([] if it does not exist). Object-store filesystems cache
+        listings per instance (and fsspec shares instances within a process): an old listing
+        would hide files other processes wrote since, even from later reads of those files. So
+        the cache is dropped before listing and again after."""
         path = self.path(folder)
         self.fs.invalidate_cache(path)
         try:
-            entries = self.fs.ls(path, detail=True)
+            return list(self.fs.ls(path, detail=True))
         except FileNotFoundError:
             return []
+        finally:
+            self.fs.invalidate_cache(path)
+
+    def list_folders(self, folder: str) -> list[str]:
+        """Names of the sub-folders of `folder` ([] if it does not exist)."""
+        entries = self._ls(folder)
         return sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
 
     # -- reading -------------------------------------------------------------------------------
@@ -168,13 +177,7 @@ class LandingZone:
 
     def list_files(self, folder: str) -> list[str]:
         """Relative paths of the files directly in `folder` ([] if it does not exist)."""
-        path = self.path(folder)
-        self.fs.invalidate_cache(path)  # object-store listings are cached per filesystem instance
-        try:
-            entries = self.fs.ls(path, detail=False)
-        except FileNotFoundError:
-            return []
-        return sorted(self.relative(e) for e in entries if not self.fs.isdir(e))
+        return sorted(self.relative(e["name"]) for e in self._ls(folder) if e["type"] != "directory")
 
     # -- writing -------------------------------------------------------------------------------
     def _write_atomically(self, relative: str, text: str) -> None:
@@ -266,12 +269,7 @@ class LandingZone:
 
     def _day_entries(self, folder: str) -> list[tuple[str, datetime | None]]:
         """(relative path, last modified) of the files directly in `folder`."""
-        path = self.path(folder)
-        self.fs.invalidate_cache(path)
-        try:
-            entries = self.fs.ls(path, detail=True)
-        except FileNotFoundError:
-            return []
+        entries = self._ls(folder)
         return [(self.relative(e["name"]), _modified(e)) for e in entries if e["type"] != "directory"]
 
 
