@@ -17,9 +17,11 @@ from contextlib import ExitStack
 from typing import Any
 
 import dagster as dg
-from dagster._core.errors import DagsterExecutionInterruptedError
-from dagster._core.events import DagsterEvent, EngineEventData
-from dagster._core.executor.base import Executor
+from dagster import DagsterEvent, DagsterExecutionInterruptedError, Executor
+
+# Private, pinned by dagster==1.13.*: an engine event's data, and Dagster's own switch from
+# deferred to immediate interrupts (what it uses around user code in a step).
+from dagster._core.events import EngineEventData
 from dagster._utils.interrupts import raise_interrupts_as
 
 from plumbing_dagster.runs.pools import free_slots_of_dead_holders, pool_holders

@@ -12,7 +12,8 @@ the clean-up, inside and around the warehouse transactions. After each kill:
   pool slot stays taken, and no run is left "started" unless it is recognisably dead.
 
 `--crash-points N` (default 10) and `--crash-seed S` pick the points: round robin over the phases
-(landing, publishing, warehouse), each phase's reachable points in a seeded order.
+(landing, publishing, warehouse), each phase's reachable points in a seeded order; with N at least
+the number of reachable points (26), every point is tried.
 """
 
 from __future__ import annotations
@@ -47,15 +48,19 @@ Keys = frozenset
 
 
 def crash_targets(reachable: list[Target], count: int, seed: int) -> list[Target]:
-    """`count` kill points: phases in turn, each phase's points in an order fixed by `seed`."""
-    orders = {}
-    for phase, prefixes in PHASES.items():
+    """`count` kill points: the phases in turn, each phase's points in an order fixed by `seed`;
+    a phase whose points are used up drops out until all are (so `count` = all reachable points
+    tries each once)."""
+    queues = []
+    for prefixes in PHASES.values():
         points = sorted({t for t in reachable if t.point.startswith(prefixes)}, key=str)
-        random.Random(f"{seed}-{phase}").shuffle(points)
-        orders[phase] = points
-    assert all(orders.values()), f"a phase without reachable points: {orders}"
-    phases = list(PHASES)
-    return [orders[phases[i % 3]][(i // 3) % len(orders[phases[i % 3]])] for i in range(count)]
+        assert points, f"no reachable point starts with {prefixes}"
+        random.Random(f"{seed}-{prefixes}").shuffle(points)
+        queues.append(points)
+    order: list[Target] = []
+    for depth in range(max(len(q) for q in queues)):
+        order.extend(q[depth] for q in queues if depth < len(q))
+    return [order[i % len(order)] for i in range(count)]
 
 
 @pytest.fixture
