@@ -15,6 +15,7 @@ from plumbing_dagster.exit import skip_exit_garbage_pass
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.kit import Vendor
 from plumbing_dagster.quiet import on_purpose
+from plumbing_dagster.runs.executor import watched
 from plumbing_dagster.source_definitions import build_source_definitions
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster.warehouses import WAREHOUSES
@@ -49,8 +50,10 @@ def build_definitions(
             definitions, used = build_source_definitions(vendors[source], streams, environment, dag_dir)
         per_source.append(definitions)
         warehouses |= used
+    # Dagster's executors, watched: runs say where they run and who blocks them (runs/).
+    executor = dg.in_process_executor if environment.in_process else dg.multi_or_in_process_executor
     shared = dg.Definitions(
-        executor=dg.in_process_executor if environment.in_process else None,
+        executor=watched(executor),
         resources=_resources(environment, warehouses),
     )
     return dg.Definitions.merge(*per_source, shared)

@@ -27,6 +27,16 @@ pytest_plugins = ["plumbing_dagster_tests.s3"]
 CONFIGURED_POSTGRES_URL = os.environ.get("PLUMBING_TEST_POSTGRES_URL")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-points",
+        type=int,
+        default=10,
+        help="how many kill points the crash harness tries (crash/test_crash_harness.py)",
+    )
+    parser.addoption("--crash-seed", type=int, default=0, help="which kill points the crash harness picks")
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """The suite's Postgres: `PLUMBING_TEST_POSTGRES_URL` when set (the suite then fails, never

@@ -53,16 +53,20 @@ def _in_window(
     window: Window,
     cursor: str,
     spec: FieldSpec,
-    strategy: ClientFilter,
-    keys: tuple[str, ...],
+    endpoint: Endpoint,
 ) -> Iterator[Page]:
     days = set(window.days())
-    for page in pages:
+    strategy = endpoint.cursors[cursor]
+    assert isinstance(strategy, ClientFilter)
+    for number, page in enumerate(pages, start=1):
         if isinstance(page, pa.Table):
             page = page.to_pylist()
         kept = []
         for record in page:
-            value = cursor_value(record, cursor, spec, strategy, keys)
+            try:
+                value = cursor_value(record, cursor, spec, strategy, endpoint.primary_key)
+            except CursorError as problem:  # say where in the read, as API errors do
+                raise CursorError(f"{endpoint.name}, page {number} of the read: {problem}") from None
             inside = value in days if spec.format == "date" else window.contains(value)  # type: ignore[arg-type]
             if inside:
                 kept.append(record)
@@ -92,7 +96,7 @@ def fetch_stream(endpoint: Endpoint, client: Any, config: StreamConfig, window: 
     strategy = endpoint.cursors[cursor]
     if isinstance(strategy, ClientFilter):
         pages = endpoint.fetch(client, Extract(None, cursor, names, None, options))
-        return _in_window(pages, window, cursor, fields[cursor], strategy, endpoint.primary_key)
+        return _in_window(pages, window, cursor, fields[cursor], endpoint)
     return endpoint.fetch(client, Extract(window, cursor, names, arrow_fields, options))
 
 

@@ -7,11 +7,19 @@ Layout (seed 004, Hive-style, the day is the **partition's** day):
     <root>/_manifests/log/<source>/<YYYYMMDD>/<written_at>_<load_id>_<stream>_<day>.json   the log
 
 Replacing a day: the new files are written beside the old ones, then the day's `current` manifest
-is overwritten in one write (a single PUT on S3, a rename on local disks) — that is the commit
-point — and only then are files of earlier loads deleted. Readers go through the manifest, so they
-see the old day or the new day, never both and never nothing; a failed or partial load changes no
-manifest and leaves the previous day in place. The log gives sensors something that grows with new
-landings only: its keys sort by time, so a listing can start after the last key seen.
+is replaced by compare-and-swap (`landing/swap.py`: a conditional PUT on S3, a locked rename on
+local disks) — that is the commit point — and only then are the files of the manifest it replaced
+deleted. Readers go through the manifest, so they see the old day or the new day, never both and
+never nothing; a failed or partial load changes no manifest and leaves the previous day in place.
+
+Two runs landing the same day at once: each writes its own files (names carry the load id); the
+first swap wins, the other finds the manifest changed, re-reads it and swaps again on top of it
+(last publisher wins, `PUBLISH_ATTEMPTS` tries, then `ManifestConflict`). Clean-up deletes only
+what a swap replaced — never files no manifest names yet, which may be another run's landing in
+progress — plus leftovers of crashed runs once they are older than `ORPHAN_AGE`.
+
+The log gives sensors something that grows with new landings only: its keys sort by time, so a
+listing can start after the last key seen.
 """
 
 from __future__ import annotations
@@ -22,15 +30,26 @@ import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from plumbing_dagster.landing.swap import LocalSwapStore, S3SwapStore, SwapStore, UnguardedSwapStore
+
 logger = logging.getLogger(__name__)
 
 MANIFESTS = "_manifests"
+# Swaps tried before giving up on a day that other runs keep publishing.
+PUBLISH_ATTEMPTS = 5
+# Files in a day folder that no manifest names are a landing in progress — or the leftovers of a
+# run that died before publishing, once they are this old (no landing of one day takes that long).
+ORPHAN_AGE = timedelta(hours=24)
+
+
+class ManifestConflict(RuntimeError):
+    """Other runs kept replacing the day's manifest; this landing was not published."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,14 @@ class Manifest:
     producer: str = "dlt"
     # The key snapshot taken with this landing (every key that existed then), for delete detection.
     ids_files: list[str] = field(default_factory=list)
+    # Files of the manifest this one replaced: deleted right after the swap, and once more by the
+    # next publish in case this run died before it could.
+    replaced: list[str] = field(default_factory=list)
+
+    @property
+    def named_files(self) -> list[str]:
+        """Every file this manifest makes part of the day."""
+        return [*self.files, *self.ids_files]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -66,6 +93,19 @@ class LandingZone:
         self.fs, root = fsspec.core.url_to_fs(self.url, **dict(storage_options or {}))
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
+        self._swap_store: SwapStore | None = None
+
+    @property
+    def swap_store(self) -> SwapStore:
+        if self._swap_store is None:
+            protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+            if self.is_local:
+                self._swap_store = LocalSwapStore(self.fs)
+            elif {"s3", "s3a"} & set(protocols):
+                self._swap_store = S3SwapStore(self.fs)
+            else:
+                self._swap_store = UnguardedSwapStore(self.fs)
+        return self._swap_store
 
     # -- paths ---------------------------------------------------------------------------------
     def path(self, relative: str) -> str:
@@ -99,14 +139,23 @@ class LandingZone:
             f"{stamp:%Y%m%dT%H%M%S%fZ}_{load_id}_{stream}_{day:%Y%m%d}.json"
         )
 
-    def list_folders(self, folder: str) -> list[str]:
-        """Names of the sub-folders of `folder` ([] if it does not exist)."""
+    def _ls(self, folder: str) -> list[dict[str, Any]]:
+        """A fresh listing of `folder` ([] if it does not exist). Object-store filesystems cache
+        listings per instance (and fsspec shares instances within a process): an old listing
+        would hide files other processes wrote since, even from later reads of those files. So
+        the cache is dropped before listing and again after."""
         path = self.path(folder)
         self.fs.invalidate_cache(path)
         try:
-            entries = self.fs.ls(path, detail=True)
+            return list(self.fs.ls(path, detail=True))
         except FileNotFoundError:
             return []
+        finally:
+            self.fs.invalidate_cache(path)
+
+    def list_folders(self, folder: str) -> list[str]:
+        """Names of the sub-folders of `folder` ([] if it does not exist)."""
+        entries = self._ls(folder)
         return sorted(posixpath.basename(e["name"].rstrip("/")) for e in entries if e["type"] == "directory")
 
     # -- reading -------------------------------------------------------------------------------
@@ -128,13 +177,7 @@ class LandingZone:
 
     def list_files(self, folder: str) -> list[str]:
         """Relative paths of the files directly in `folder` ([] if it does not exist)."""
-        path = self.path(folder)
-        self.fs.invalidate_cache(path)  # object-store listings are cached per filesystem instance
-        try:
-            entries = self.fs.ls(path, detail=False)
-        except FileNotFoundError:
-            return []
-        return sorted(self.relative(e) for e in entries if not self.fs.isdir(e))
+        return sorted(self.relative(e["name"]) for e in self._ls(folder) if e["type"] != "directory")
 
     # -- writing -------------------------------------------------------------------------------
     def _write_atomically(self, relative: str, text: str) -> None:
@@ -160,28 +203,81 @@ class LandingZone:
         ids_files: Iterable[str] = (),
     ) -> Manifest:
         """Make `files` (already written in the day folder) the day's content, then clean up."""
-        now = datetime.now(UTC)
-        manifest = Manifest(
-            source=source,
-            stream=stream,
-            day=f"{day:%Y-%m-%d}",
-            load_id=load_id,
-            files=sorted(files),
-            rows=rows,
-            written_at=now.isoformat(),
-            producer=producer,
-            ids_files=sorted(ids_files),
-        )
-        self._write_atomically(self.current_manifest_key(source, stream, day), manifest.to_json())
+        key = self.current_manifest_key(source, stream, day)
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            text, token = self.swap_store.read(self.path(key))
+            previous = Manifest.from_json(text.decode("utf-8")) if text is not None else None
+            now = datetime.now(UTC)
+            manifest = Manifest(
+                source=source,
+                stream=stream,
+                day=f"{day:%Y-%m-%d}",
+                load_id=load_id,
+                files=sorted(files),
+                rows=rows,
+                written_at=now.isoformat(),
+                producer=producer,
+                ids_files=sorted(ids_files),
+                replaced=sorted(previous.named_files) if previous else [],
+            )
+            if self._swap_manifest(key, manifest, token):
+                break
+            logger.info(
+                "%s/%s %s: another run published the day meanwhile; publishing on top of it (try %d)",
+                source,
+                stream,
+                day,
+                attempt + 1,
+            )
+        else:
+            raise ManifestConflict(
+                f"{source}/{stream} {day}: the day's manifest changed {PUBLISH_ATTEMPTS} times while "
+                f"load {load_id} tried to publish; other runs keep landing this day — run it again "
+                "once they are done"
+            )
         self._write_atomically(self.log_key(source, now, load_id, stream, day), manifest.to_json())
-        self.remove_stale(source, stream, day, keep=[*manifest.files, *manifest.ids_files])
+        self.remove_unnamed(source, stream, day, manifest, previous.replaced if previous else ())
         return manifest
 
-    def remove_stale(self, source: str, stream: str, day: date, keep: Iterable[str]) -> list[str]:
-        """Delete the day folder's files that the current manifest does not list."""
-        keep_set = set(keep)
-        stale = [f for f in self.list_files(self.day_folder(source, stream, day)) if f not in keep_set]
-        if stale:
-            self.fs.rm([self.path(f) for f in stale])
-            logger.info("removed %d superseded file(s) of %s/%s %s", len(stale), source, stream, day)
-        return stale
+    def _swap_manifest(self, key: str, manifest: Manifest, token: str | None) -> bool:
+        """The commit point of a landing: the day's manifest, replaced only if still `token`."""
+        return self.swap_store.swap(self.path(key), manifest.to_json().encode("utf-8"), token)
+
+    def remove_unnamed(
+        self, source: str, stream: str, day: date, manifest: Manifest, leftovers: Iterable[str] = ()
+    ) -> list[str]:
+        """Delete what `manifest` replaced (and `leftovers`, what the manifest before it replaced),
+        and files of the day folder no manifest names that are older than `ORPHAN_AGE` (a landing
+        in progress is younger: its files are kept)."""
+        keep = set(manifest.named_files)
+        doomed = {f for f in (*manifest.replaced, *leftovers) if f not in keep}
+        cutoff = datetime.now(UTC) - ORPHAN_AGE
+        for relative, modified in self._day_entries(self.day_folder(source, stream, day)):
+            if relative not in keep and modified is not None and modified < cutoff:
+                doomed.add(relative)
+        if doomed:
+            self._remove_files(sorted(doomed))
+            logger.info("removed %d superseded file(s) of %s/%s %s", len(doomed), source, stream, day)
+        return sorted(doomed)
+
+    def _remove_files(self, relatives: list[str]) -> None:
+        for relative in relatives:
+            try:
+                self.fs.rm_file(self.path(relative))
+            except FileNotFoundError:
+                pass  # removed by an earlier clean-up that died before its manifest said so
+
+    def _day_entries(self, folder: str) -> list[tuple[str, datetime | None]]:
+        """(relative path, last modified) of the files directly in `folder`."""
+        entries = self._ls(folder)
+        return [(self.relative(e["name"]), _modified(e)) for e in entries if e["type"] != "directory"]
+
+
+def _modified(entry: Mapping[str, Any]) -> datetime | None:
+    """Last-modified time of an fsspec listing entry (local: `mtime`, S3: `LastModified`)."""
+    value = entry.get("LastModified", entry.get("mtime"))
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return None

@@ -20,7 +20,8 @@ Why nothing is missed:
 Why no redundant runs: a (stream, day) whose current file set has the fingerprint recorded by the
 latest staging materialization of that partition is already staged (a backfill that ran raw and
 staging together); while a queued or running run covers that staging partition (the backfill is
-between its raw and staging steps), the decision waits in the cursor until that run ends; run keys
+between its raw and staging steps), the decision waits in the cursor until that run ends — unless
+the run's worker process is gone (killed; `runs/workers.py`), which will never end it; run keys
 carry the fingerprint, so the daemon drops repeats of a request.
 
 Cost per tick: per write date since the cursor's (usually one, two around midnight), one listing
@@ -47,6 +48,7 @@ from plumbing_dagster.landing.feeds import Feed, Skip
 from plumbing_dagster.landing.listing import list_after
 from plumbing_dagster.landing.producers import producer_of
 from plumbing_dagster.resources import LandingZoneResource
+from plumbing_dagster.runs.workers import worker_alive, worker_of
 from plumbing_dagster.staging.assets import LANDING_FINGERPRINTS
 from plumbing_dagster.staging.landed import day_fingerprint, landed_files
 
@@ -154,8 +156,17 @@ def _scan(zone: LandingZone, feed: Feed, state: FeedCursor, now: datetime, lookb
     return new
 
 
-def _in_flight_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT), limit=MAX_IN_FLIGHT_RUNS))
+def _in_flight_runs(context: SensorEvaluationContext) -> list[dg.DagsterRun]:
+    """Queued and running runs, except those whose worker process is gone (a dead run's status
+    stays "started" until run monitoring notices; waiting on it would wait forever)."""
+    runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT), limit=MAX_IN_FLIGHT_RUNS)
+    alive = []
+    for run in runs:
+        if worker_alive(context.instance, run) is False:
+            context.log.info(f"not waiting for run {run.run_id}: its worker ({worker_of(run)}) is gone")
+            continue
+        alive.append(run)
+    return alive
 
 
 def _run_covers(
@@ -262,7 +273,7 @@ def build_landing_sensor(
 
         run_requests: list[dg.RunRequest] = []
         requested_days: list[tuple[str, str]] = []
-        in_flight = _in_flight_runs(context.instance) if changed else []
+        in_flight = _in_flight_runs(context) if changed else []
         for (stream, day_key), key in changed.items():
             config = configs[stream]
             asset_key = staging_key(source, stream)

@@ -1,7 +1,10 @@
 """The `dag/` files: the committed ones load; broken ones fail naming file, field and problem."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,22 @@ def test_a_bad_file_stops_the_code_location(dag_dir: Path, sandbox):
     _edit(dag_dir, "streams/shop/orders.json", lambda d: d.update(sync_mode="sometimes"))
     with pytest.raises(ConfigError, match="orders.json: field 'sync_mode'"):
         build_definitions(sandbox, dag_dir)
+
+
+def test_a_dag_dir_that_does_not_exist_stops_the_code_location_naming_it(tmp_path: Path):
+    """PLUMBING_DAG_DIR with a typo: the code location does not load (with nothing in it), it
+    fails and says which folder it looked in — here in the process Dagster loads it in."""
+    missing = tmp_path / "no-such-dag"
+    result = subprocess.run(
+        [sys.executable, "-c", "import plumbing_dagster.definitions"],
+        env={**os.environ, "PLUMBING_DAG_DIR": str(missing), "PLUMBING_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        f"ConfigError: {missing}/streams: no stream configs here (is PLUMBING_DAG_DIR right?)"
+        in result.stderr
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from plumbing_dagster.config.models import FieldSpec
 from plumbing_dagster.kit import Endpoint, Extract, RetryPolicy, ServerFilter, Vendor, Window
 from plumbing_dagster.kit.emulator import EmulatorServer, Fault
 from plumbing_dagster.kit.extract import cursor_value
+from plumbing_dagster.kit.http import ApiError
 from plumbing_dagster.kit.streams import ClientFilter
 from plumbing_dagster.sources.registry import VENDORS
 
@@ -118,6 +120,32 @@ def test_429_and_5xx_are_retried_and_nothing_is_lost(vendor: Vendor, served) -> 
     server.faults.add(Fault("server_error", times=1, status=503))
     assert read(endpoint, client, window) == clean
     assert [kind for kind, _ in server.faults.fired] == ["rate_limit", "server_error"]
+
+
+def test_a_request_that_keeps_failing_names_its_method_path_and_page(vendor: Vendor, served) -> None:
+    """Whichever request of a read fails for good — the first page, a later one, the last request
+    (a completeness check, a key snapshot page) — the error says which: method, path, page or offset."""
+    server, client = served
+    request = rf"^{vendor.name}: (GET|POST) http://127\.0\.0\.1:\d+/\S*"
+    named = re.compile(request + r" \([^)]*\b(page|offset) \d+[^)]*\) failed with HTTP 500")
+    checked = 0
+    for name, endpoint in vendor.endpoints.items():
+        reads = [endpoint.fetch, *([endpoint.ids] if endpoint.ids else [])]
+        window = None if endpoint.snapshot else sample_window(endpoint, client)
+        for fetch in reads:
+            records(fetch(client, Extract(window)))  # sign-ins and sessions happen once, here
+            before = server.requests_served
+            records(fetch(client, Extract(window)))
+            requests = server.requests_served - before
+            for failing in sorted({1, 2, requests} & set(range(1, requests + 1))):
+                server.faults.clear()
+                server.faults.add(Fault("server_error", times=1000, after=failing - 1))
+                with pytest.raises(ApiError) as failed:
+                    records(fetch(client, Extract(window)))
+                assert named.match(str(failed.value)), f"{name}, request {failing}: {failed.value}"
+                checked += 1
+            server.faults.clear()
+    assert checked
 
 
 def test_wrong_credentials_fail_without_showing_a_secret(

@@ -32,6 +32,7 @@ from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.sensors import build_landing_sensor
 from plumbing_dagster.staging.assets import build_staging_asset, staging_key
 from plumbing_dagster.staging.landed import read_landed_days
+from plumbing_dagster_tests.runs.workers import dead_worker, worker_tags
 
 # The S3 fixtures, imported rather than registered in conftest.py.
 from plumbing_dagster_tests.s3 import moto_endpoint, s3_bucket, s3_landing  # noqa: F401
@@ -397,6 +398,32 @@ def test_days_covered_by_a_run_in_flight_wait_for_it_to_end(harness: Harness) ->
     harness.instance.report_run_failed(daily)
     assert requested(harness.tick()) == [(ORDERS, "2026-03-01")]
     assert json.loads(harness.cursor or "{}")["pending"] == []
+
+
+def test_a_run_whose_worker_is_gone_is_not_waited_for(harness: Harness) -> None:
+    """A killed run stays "started" until run monitoring fails it; the sensor does not wait on it."""
+    day = date(2026, 2, 3)
+    harness.publish(ORDERS, day, "1763600000.1", rows=2)
+
+    def covering_run(tags: dict[str, str]) -> dg.DagsterRun:
+        return dg.DagsterRun(
+            job_name="__ASSET_JOB",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": "2026-02-03", **tags},
+            asset_selection=frozenset({raw_key(SOURCE, ORDERS), staging_key(SOURCE, ORDERS)}),
+        )
+
+    alive = covering_run(worker_tags())  # this test's process: alive
+    harness.instance.add_run(alive)
+    assert harness.tick() == []
+    assert json.loads(harness.cursor or "{}")["pending"] == [[ORDERS, "2026-02-03"]]
+
+    harness.instance.delete_run(alive.run_id)
+    gone = dead_worker()
+    dead = covering_run(worker_tags(gone))
+    harness.instance.add_run(dead)
+    assert requested(harness.tick()) == [(ORDERS, "2026-02-03")]
+    assert f"not waiting for run {dead.run_id}: its worker ({gone}) is gone" in harness.messages
 
 
 def test_airbyte_to_landed_maps_pre_v1_files_and_keeps_values_that_do_not_fit() -> None:

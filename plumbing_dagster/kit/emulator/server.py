@@ -67,7 +67,8 @@ FaultKind = Literal["rate_limit", "server_error", "slow", "malformed"]
 
 @dataclass
 class Fault:
-    """Applied to the next `times` requests whose path starts with `path_prefix`."""
+    """Applied to the next `times` requests whose path starts with `path_prefix`, once `after`
+    of them have been served normally (e.g. `after=1`: the second page fails)."""
 
     kind: FaultKind
     times: int = 1
@@ -75,6 +76,7 @@ class Fault:
     retry_after: float | None = 0.05  # seconds, for rate_limit (None: no header)
     status: int = 500  # for server_error
     delay: float = 0.5  # seconds, for slow
+    after: int = 0
 
 
 class FaultPlan:
@@ -97,6 +99,9 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.times > 0 and path.startswith(fault.path_prefix):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     self.fired.append((fault.kind, path))
                     return fault

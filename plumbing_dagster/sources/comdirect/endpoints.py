@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the bank's days
 MAX_PAGE = 500  # paging-count above it: 422 paging.invalid
+# Where a one-request read is, for errors: lists read whole start at paging-first 0.
+ONLY_PAGE = "offset 0"
 
 
 def transactions_path(account_id: str) -> str:
@@ -50,13 +52,15 @@ def transactions_path(account_id: str) -> str:
 
 
 def _balance_values(client: Any) -> list[dict[str, Any]]:
-    body = client.api.get_json(BALANCES)
+    body = client.api.get_json(BALANCES, where=ONLY_PAGE)
     values = body.get("values") if isinstance(body, dict) else None
     if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
-        raise client.api.error("GET", BALANCES, 200, "malformed page: expected a list of objects at 'values'")
+        problem = "malformed page: expected a list of objects at 'values'"
+        raise client.api.error("GET", BALANCES, 200, problem, ONLY_PAGE)
     matches = (body.get("paging") or {}).get("matches")
     if isinstance(matches, int) and matches > len(values):
-        raise client.api.error("GET", BALANCES, 200, f"{matches} accounts, but only {len(values)} listed")
+        problem = f"{matches} accounts, but only {len(values)} listed"
+        raise client.api.error("GET", BALANCES, 200, problem, ONLY_PAGE)
     return values
 
 
@@ -157,15 +161,15 @@ def _transactions(page_size: int) -> Callable[[Any, Extract], Iterator[Page]]:
 def _pending(client: Any, extract: Extract) -> Iterator[Page]:
     for account_id in _account_ids(client):
         path = transactions_path(account_id)
-        body = client.api.get_json(path, {"transactionState": "NOTBOOKED", "paging-count": MAX_PAGE})
+        params = {"transactionState": "NOTBOOKED", "paging-count": MAX_PAGE}
+        body = client.api.get_json(path, params, where=ONLY_PAGE)
         values = body.get("values") if isinstance(body, dict) else None
         if not isinstance(values, list):
-            raise client.api.error("GET", path, 200, "malformed page: expected a list at 'values'")
+            raise client.api.error("GET", path, 200, "malformed page: expected a list at 'values'", ONLY_PAGE)
         matches = (body.get("paging") or {}).get("matches")
         if isinstance(matches, int) and matches > len(values):
-            raise client.api.error(
-                "GET", path, 200, f"{matches} pre-bookings; the API pages only booked ones"
-            )
+            problem = f"{matches} pre-bookings; the API pages only booked ones"
+            raise client.api.error("GET", path, 200, problem, ONLY_PAGE)
         rows = [
             transaction_row(t, account_id, booked=False)
             for t in values

@@ -146,11 +146,11 @@ def _project_line_items(client: RestClient, extract: Extract) -> Iterator[Page]:
 
 
 def _organization(client: RestClient, extract: Extract) -> Iterator[Page]:
-    body = client.api.get_json(ORGANIZATION_PATH)
+    where = "page 1"  # one object, one page
+    body = client.api.get_json(ORGANIZATION_PATH, where=where)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise client.api.error(
-            "GET", ORGANIZATION_PATH, 200, "malformed page: expected an object with a 'data' object"
-        )
+        problem = "malformed page: expected an object with a 'data' object"
+        raise client.api.error("GET", ORGANIZATION_PATH, 200, problem, where)
     yield [body["data"]]
 
 

@@ -296,11 +296,17 @@ class OdooClient:
         return chosen
 
     def call(
-        self, model: str, method: str, params: Mapping[str, Any], ids: Sequence[int] | None = None
+        self,
+        model: str,
+        method: str,
+        params: Mapping[str, Any],
+        ids: Sequence[int] | None = None,
+        where: str | None = None,
     ) -> Any:
-        """One call of `model.method` with named parameters (and record ids, for records methods)."""
+        """One call of `model.method` with named parameters (and record ids, for records methods);
+        `where` says which part of a longer read it is (`page 2, after id 50000`), for errors."""
         request = self.protocol.request(model, method, params, ids)
-        where = f"{model}.{method}"
+        where = f"{model}.{method}" + (f", {where}" if where else "")
         response = self.api.request(request.method, request.url, json=request.json, where=where)
         return self.protocol.result(self.api.parse_json(response, where))
 

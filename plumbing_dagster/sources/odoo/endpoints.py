@@ -107,12 +107,16 @@ def _read(client: OdooClient, extract: Extract, options: OdooOptions) -> Iterato
         if rows:
             yield rows
     # The pages came from many transactions; the window's ids come from one.
-    found = client.call(model, "search", {"domain": domain, "order": SNAPSHOT_ORDER, "context": EVERY_RECORD})
-    missed = [i for i in _id_list(client, model, found) if i not in seen]
+    check = "completeness check, page 1"  # one search for every id of the window
+    params = {"domain": domain, "order": SNAPSHOT_ORDER, "context": EVERY_RECORD}
+    found = client.call(model, "search", params, where=check)
+    missed = [i for i in _id_list(client, model, found, check) if i not in seen]
     if missed:
         logger.warning("odoo: %d %s record(s) moved while paging; reading them by id", len(missed), model)
     for start in range(0, len(missed), READ_CHUNK):
-        records = client.call(model, "read", {"fields": fields}, ids=missed[start : start + READ_CHUNK])
+        chunk = missed[start : start + READ_CHUNK]
+        where = f"missed ids, offset {start} of {len(missed)}"
+        records = client.call(model, "read", {"fields": fields}, ids=chunk, where=where)
         still = [r for r in records if domain == [] or _inside(r.get(CURSOR), domain)]
         if still:
             yield [make_row(r) for r in still]
@@ -123,18 +127,22 @@ def _inside(written: Any, domain: list[list[str]]) -> bool:
     return isinstance(written, str) and domain[0][2] <= written < domain[1][2]
 
 
-def _id_list(client: OdooClient, model: str, found: Any) -> list[int]:
+def _id_list(client: OdooClient, model: str, found: Any, where: str) -> list[int]:
     if not isinstance(found, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in found):
         url = client.protocol.request(model, "search", {}, None).url
-        raise client.api.error("POST", url, 200, "malformed page: search did not answer a list of ids")
+        problem = "malformed page: search did not answer a list of ids"
+        raise client.api.error("POST", url, 200, problem, f"{model}.search, {where}")
     return found
 
 
 def _ids(client: OdooClient, options: OdooOptions) -> Iterator[Page]:
-    model, last = options.model, 0
+    model, last, page = options.model, 0, 0
     while True:
+        page += 1
+        where = f"page {page}, ids after {last}"  # keyset paging: the offset is the last id seen
         params = {"domain": [["id", ">", last]], "order": SNAPSHOT_ORDER, "limit": IDS_PAGE_SIZE}
-        found = _id_list(client, model, client.call(model, "search", {**params, "context": EVERY_RECORD}))
+        found = client.call(model, "search", {**params, "context": EVERY_RECORD}, where=where)
+        found = _id_list(client, model, found, where)
         if found:
             yield [{"id": i} for i in found]
         if len(found) < IDS_PAGE_SIZE:
