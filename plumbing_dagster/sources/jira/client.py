@@ -190,7 +190,7 @@ class JiraClient:
     def field_metadata(self) -> list[dict[str, Any]]:
         """`GET /field` (every system and custom field), asked once per client."""
         if self._fields is None:
-            fields = self.api.get_json(FIELD_PATH, where="field metadata")
+            fields = self.api.get_json(FIELD_PATH, where="field metadata, page 1")
             if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
                 raise self.api.error("GET", FIELD_PATH, 200, "malformed page: expected a list of fields")
             self._fields = fields

@@ -128,7 +128,9 @@ def _field_rows(client: JiraClient, extract: Extract) -> Iterator[Page]:
 
 def _project_rows(client: JiraClient, extract: Extract) -> Iterator[Page]:
     client.myself()
-    projects = client.api.get_json(PROJECT_PATH, {"expand": "description,lead"}, where="projects")
+    projects = client.api.get_json(
+        PROJECT_PATH, {"expand": "description,lead"}, where="projects, page 1"
+    )  # one page: Jira does not page it
     if not isinstance(projects, list) or not all(isinstance(p, dict) for p in projects):
         raise client.api.error("GET", PROJECT_PATH, 200, "malformed page: expected a list of projects")
     yield [

@@ -135,7 +135,7 @@ class IssueSearch:
         }
         if self.spec.changelog and max_results:
             body["expand"] = ["changelog"]
-        where = f"startAt {start_at}"
+        where = f"offset {start_at}"  # the kit's word for it: startAt is an offset
         self.requests += 1
         try:
             response = self.api.request("POST", SEARCH_PATH, json=body, where=where)
@@ -171,7 +171,7 @@ class IssueSearch:
             max_results = min(self.page_size, self.limit - start_at)
             if max_results < 1:
                 raise _Narrow  # the window grew past the limit while it was read
-            where = f"startAt {start_at}"
+            where = f"offset {start_at}"  # the kit's word for it: startAt is an offset
             page = self._search(jql, start_at, max_results, self.spec.fields)
             if page["total"] > self.limit:
                 raise _Narrow
@@ -216,7 +216,11 @@ class IssueSearch:
     def _full_changelog(self, issue: Record) -> dict[str, Any]:
         path = f"/issue/{issue['id']}"
         self.requests += 1
-        full = self.api.get_json(path, {"expand": "changelog", "fields": "updated"}, where=issue.get("key"))
+        full = self.api.get_json(
+            path,
+            {"expand": "changelog", "fields": "updated"},
+            where=f"changelog of {issue.get('key')}, page 1",
+        )
         changelog = full.get("changelog") if isinstance(full, dict) else None
         if not isinstance(changelog, dict) or not isinstance(changelog.get("histories"), list):
             raise self.api.error("GET", path, 200, "malformed issue: expected its changelog")
