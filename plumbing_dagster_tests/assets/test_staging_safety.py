@@ -83,13 +83,13 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     before = warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id")
 
     _land_users(sandbox, defs, [_user(1, name="Changed"), _user(2), _user(4)])
-    original = DuckDBSession.write
+    original = DuckDBSession.stage
 
-    def failing_write(session, schema, table, data):
-        original(session, schema, table, data)  # the delete and insert happened...
+    def failing_stage(session, schema, table, landed):
+        original(session, schema, table, landed)  # the delete and insert happened...
         raise RuntimeError("disk full")  # ...then the write fails before commit
 
-    monkeypatch.setattr(DuckDBSession, "write", failing_write)
+    monkeypatch.setattr(DuckDBSession, "stage", failing_stage)
     result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
     assert not result.success
     assert "disk full" in str(
@@ -97,7 +97,7 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     )
     assert warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id") == before
 
-    monkeypatch.setattr(DuckDBSession, "write", original)
+    monkeypatch.setattr(DuckDBSession, "stage", original)
     assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
     assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [
         (1, "Changed"),

@@ -1,0 +1,207 @@
+"""Staging in Postgres, inside the write transaction that replaces the days.
+
+The landed rows are streamed — record batch by record batch, never a whole day in memory — by
+COPY into a temporary table that has them as landed (text for date-times and decimals, jsonb for
+nested fields). The rest is SQL in the same transaction:
+
+1. Optimistically, as nearly every day comes: the values are cast plainly, which parses each
+   once. Versions of a key are ranked only for the keys landed more than once that day (most
+   keys are landed once), the losers remembered; every other row without a missing key or a
+   recorded violation is inserted by name into the staged table, counted per day by RETURNING.
+2. When a value does not parse, that statement fails inside a savepoint, which is rolled back,
+   and the same statements run guarded: each cast only where `pg_input_is_valid` says it parses
+   (Postgres 16+; older servers get an equivalent temporary function), the rows that do not go
+   aside with the reason. Both ways give the same rows.
+3. Records put aside go into `<table>__rejected` as landed (JSON text), counted the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import TYPE_CHECKING
+
+import psycopg
+import pyarrow as pa
+
+from plumbing_dagster.config.models import FieldSpec
+from plumbing_dagster.contract.types import contract_type
+from plumbing_dagster.tables import (
+    PARTITION_COLUMN,
+    REJECT_REASON_COLUMN,
+    REJECT_RECORD_COLUMN,
+    key_list,
+    qualified,
+    quote,
+)
+from plumbing_dagster.warehouses.landed import FILE_COLUMN, ROW_COLUMN, DayCounts, LandedRows
+from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_type
+from plumbing_dagster.warehouses.staging_sql import StagingSql
+
+if TYPE_CHECKING:
+    from plumbing_dagster.warehouses.postgres import PostgresWriteSession
+
+LANDED = "_plumbing_landed"
+LOSERS = "_plumbing_losers"
+REJECTED_COLUMNS = {PARTITION_COLUMN: "date", REJECT_REASON_COLUMN: "text", REJECT_RECORD_COLUMN: "text"}
+# pg_input_is_valid (soft input errors) exists from Postgres 16 on.
+NATIVE_CHECKS_FROM = 160000
+
+
+class PostgresDialect:
+    def __init__(self, native_checks: bool = True):
+        self.native_checks = native_checks
+
+    def column_type(self, spec: FieldSpec) -> str:
+        return contract_type(spec).postgres
+
+    def cast_type(self, spec: FieldSpec) -> str | None:
+        # Only text lands as something else than it is staged as (date-times, dates, decimals);
+        # numbers, booleans, nested values are landed typed and copied as they are.
+        row = contract_type(spec)
+        if row.landing != pa.string() or row.postgres == "text":
+            return None
+        return row.postgres_cast or row.postgres
+
+    def cast(self, expression: str, sql_type: str, guarded: bool) -> str:
+        cast = f"CAST({expression} AS {sql_type})"
+        return f"CASE WHEN {self.parses(expression, sql_type)} THEN {cast} END" if guarded else cast
+
+    def parses(self, expression: str, sql_type: str) -> str:
+        if self.native_checks:
+            return f"pg_input_is_valid({expression}, '{sql_type}')"
+        return f"pg_temp.{check_function(sql_type)}({expression})"
+
+    def does_not_parse(self, expression: str, sql_type: str) -> str:
+        return f"NOT {self.parses(expression, sql_type)}"
+
+    def as_text(self, expression: str) -> str:
+        return f"CAST({expression} AS text)"
+
+    def record_json(self, alias: str, columns: list[str]) -> str:
+        # row_to_json names the fields after the columns of the row it is given.
+        listed = ", ".join(f"{alias}.{quote(c)}" for c in columns)
+        return f"(SELECT CAST(row_to_json(r) AS text) FROM (SELECT {listed}) AS r)"
+
+
+def check_function(sql_type: str) -> str:
+    return "plumbing_parses_" + re.sub(r"\W+", "_", sql_type).strip("_")
+
+
+def _create_check_functions(pg: psycopg.Connection, types: Iterable[str]) -> None:
+    """Before Postgres 16: `pg_temp.plumbing_parses_<type>(text)`, which traps the cast's error."""
+    for sql_type in sorted(set(types)):
+        pg.execute(
+            f"""CREATE OR REPLACE FUNCTION pg_temp.{check_function(sql_type)}(value text)
+                RETURNS boolean LANGUAGE plpgsql AS $check$
+                BEGIN PERFORM CAST(value AS {sql_type}); RETURN true;
+                EXCEPTION WHEN data_exception THEN RETURN false; END $check$"""
+        )
+
+
+def stage(
+    session: PostgresWriteSession,
+    schema: str,
+    table: str,
+    landed: LandedRows,
+    native_checks: bool | None = None,
+) -> dict[date, DayCounts]:
+    """See the module; `native_checks=False` uses the functions of servers before 16 (tests)."""
+    pg = session.pg
+    if native_checks is None:
+        native_checks = pg.info.server_version >= NATIVE_CHECKS_FROM
+    sql = StagingSql(landed.config, PostgresDialect(native_checks), landed.landed_at)
+    session.ensure_columns(schema, table, sql.column_types({}))
+    session.ensure_columns(schema, table + "__rejected", REJECTED_COLUMNS)
+    if not native_checks:
+        _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
+
+    columns = {f.name: postgres_type(f.type) for f in landed.staging_schema()}
+    listed = ", ".join(f"{quote(name)} {kind}" for name, kind in columns.items())
+    pg.execute(f"CREATE TEMP TABLE {LANDED} ({listed}) ON COMMIT DROP")
+    landed_per_day: Counter[date] = Counter()
+    copy_batches(pg, LANDED, list(columns), _counted(landed.batches(), landed_per_day))
+    pg.execute(f"ANALYZE {LANDED}")
+
+    try:
+        with pg.transaction():  # a savepoint: a value that does not parse undoes only this
+            staged, rejected = _stage_rows(pg, sql, schema, table, guarded=False)
+    except psycopg.DataError:  # SQLSTATE class 22: a value that does not parse as its type
+        staged, rejected = _stage_rows(pg, sql, schema, table, guarded=True)
+    pg.execute(f"DROP TABLE {LANDED}")
+    return {
+        day: DayCounts(landed=count, staged=staged.get(day, 0), rejected=rejected.get(day, 0))
+        for day, count in sorted(landed_per_day.items())
+    }
+
+
+def _counted(batches: Iterator[pa.RecordBatch], per_day: Counter[date]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if batch.num_rows:
+            per_day[batch.column(PARTITION_COLUMN)[0].as_py()] += batch.num_rows  # one file, one day
+        yield batch
+
+
+def _stage_rows(
+    pg: psycopg.Connection, sql: StagingSql, schema: str, table: str, guarded: bool
+) -> tuple[dict[date, int], dict[date, int]]:
+    """(staged, rejected) rows per day."""
+    kept = f"{sql.reason('l', guarded)} IS NULL"
+    if sql.merge:
+        _remember_losers(pg, sql, guarded)
+        kept += f" AND NOT EXISTS (SELECT 1 FROM {LOSERS} AS x WHERE {sql.same_row('x', 'l')})"
+    names = key_list(sql.staged_names())
+    staged = _per_day(
+        pg,
+        f"""INSERT INTO {qualified(schema, table)} ({names})
+            SELECT {", ".join(sql.typed_columns("l", guarded))}, l.{quote(PARTITION_COLUMN)}
+            FROM {LANDED} AS l WHERE {kept}""",
+    )
+    rejected = _per_day(
+        pg,
+        f"""INSERT INTO {qualified(schema, table + "__rejected")} ({key_list(list(REJECTED_COLUMNS))})
+            SELECT c.{quote(PARTITION_COLUMN)}, c._plumbing_reason, {sql.record("c")}
+            FROM (SELECT l.*, {sql.reason("l", guarded)} AS _plumbing_reason FROM {LANDED} AS l) AS c
+            WHERE c._plumbing_reason IS NOT NULL
+            ORDER BY c.{quote(FILE_COLUMN)}, c.{quote(ROW_COLUMN)}""",
+    )
+    if sql.merge:
+        pg.execute(f"DROP TABLE {LOSERS}")
+    return staged, rejected
+
+
+def _remember_losers(pg: psycopg.Connection, sql: StagingSql, guarded: bool) -> None:
+    """The versions that lose to a newer one of the same key and day. Only keys landed more than
+    once that day are ranked; every value of their versions is cast here, so that unguarded, a
+    value that does not parse fails this statement even when its version loses."""
+    partition = quote(PARTITION_COLUMN)
+    keys = [partition, *(quote(k) for k in sql.keys)]
+    repeated = (
+        f"SELECT {', '.join(keys)} FROM {LANDED} "
+        f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} "
+        f"GROUP BY {', '.join(keys)} HAVING count(*) > 1"
+    )
+    parsed = [sql.typed(name, "l", guarded) for name, _ in sql.casts_that_may_fail()]
+    checked = f"num_nonnulls({', '.join(parsed)})" if parsed else "0"
+    pg.execute(
+        f"""CREATE TEMP TABLE {LOSERS} ON COMMIT DROP AS
+            SELECT {quote(FILE_COLUMN)}, {quote(ROW_COLUMN)}, _plumbing_parsed FROM (
+              SELECT {sql.row_id("l")}, {checked} AS _plumbing_parsed,
+                     row_number() OVER (PARTITION BY {sql.partition_by("l")}
+                                        ORDER BY {sql.newest_first("l", guarded)}) AS _plumbing_rank
+              FROM {LANDED} AS l JOIN ({repeated}) AS d
+                ON {" AND ".join(f"l.{k} = d.{k}" for k in keys)}
+              WHERE {sql.reason("l", guarded)} IS NULL) AS ranked
+            WHERE _plumbing_rank > 1"""
+    )
+    pg.execute(f"ANALYZE {LOSERS}")
+
+
+def _per_day(pg: psycopg.Connection, insert: str) -> dict[date, int]:
+    rows = pg.execute(
+        f"WITH written AS ({insert} RETURNING {quote(PARTITION_COLUMN)}) "
+        f"SELECT {quote(PARTITION_COLUMN)}, count(*) FROM written GROUP BY 1"
+    ).fetchall()
+    return {day: int(count) for day, count in rows}
