@@ -5,13 +5,13 @@ Our own landings are parquet in the landed shape, so DuckDB reads them itself wi
 connection: DuckDB cannot download its httpfs extension here). Rows of other producers (mapped
 batch by batch in Python, e.g. Airbyte's) are streamed into a temporary table first.
 
-Three statements over that relation, each one scan:
-1. `_plumbing_checked`: per landed row only its file, row, day, key, cursor and reason (NULL
-   when it keeps the contract) — narrow, so the big columns are never held twice;
-2. `_plumbing_winners`: the newest version of each key per day among rows without a reason
-   (`merge`; `append` keeps them all);
-3. the winners, cast to the contract's types, inserted by name into the staged table; and only
-   when some rows have a reason, those records as landed into `<table>__rejected`.
+Over that relation:
+1. `_plumbing_checked`: one scan keeps per landed row only its file, row, day, key, cursor and
+   reason (NULL when it keeps the contract) — narrow, so the big columns are never held twice;
+2. `_plumbing_dropped`: the rows that are not staged — those with a reason, and (`merge`) the
+   older versions of keys landed more than once that day, usually few;
+3. one scan casts every other row to the contract's types and inserts it by name into the staged
+   table; only when some rows have a reason, a last one puts those records aside as landed.
 The day figures come from the two narrow tables. `benchmarks/staging.py` compares all this with
 one `CREATE TABLE AS SELECT ... QUALIFY` over the same files.
 """
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from plumbing_dagster.warehouses.duckdb import DuckDBSession
 
 CHECKED = "_plumbing_checked"
-WINNERS = "_plumbing_winners"
+DROPPED = "_plumbing_dropped"
 LANDED = "_plumbing_landed"
 
 
@@ -75,46 +75,48 @@ DIALECT = DuckDBDialect()
 def stage(session: DuckDBSession, schema: str, table: str, landed: LandedRows) -> dict[date, DayCounts]:
     conn = session.conn
     sql = StagingSql(landed.config, DIALECT, landed.landed_at)
+    reason = quote(REJECT_REASON_COLUMN)
     with landed_relation(conn, landed) as relation:
         landed_types = _types(conn, f"SELECT * FROM {relation}")
         session.ensure_columns(schema, table, sql.column_types(landed_types))
         session.ensure_columns(schema, table + "__rejected", REJECTED_COLUMNS)
-        keep = [quote(k) for k in sql.keys] + ([quote(c)] if (c := landed.config.cursor) else [])
-        extra = [quote(n) for n in landed.schema().names if n.startswith("_plumbing")]
+        keep = [*sql.keys, *([landed.config.cursor] if landed.config.cursor else [])]
+        keep += [n for n in landed.schema().names if n.startswith("_plumbing")]
         conn.execute(
             f"""CREATE TEMP TABLE {CHECKED} AS
                 SELECT {sql.row_id("l")}, l.{quote(PARTITION_COLUMN)},
-                       {", ".join(f"l.{c}" for c in dict.fromkeys(keep + extra))},
-                       {sql.reason("l", guarded=True)} AS {quote(REJECT_REASON_COLUMN)}
+                       {", ".join(f"l.{quote(c)}" for c in dict.fromkeys(keep))},
+                       {sql.reason("l", guarded=True)} AS {reason}
                 FROM {relation} AS l"""
         )
-        newest = (
-            f"QUALIFY row_number() OVER (PARTITION BY {sql.partition_by('c')} "
-            f"ORDER BY {sql.newest_first('c', guarded=True)}) = 1"
+        row_and_day = f"{sql.row_id('c')}, c.{quote(PARTITION_COLUMN)}"
+        older = (
+            f"UNION ALL SELECT *, FALSE FROM ({sql.losers(CHECKED, f'l.{reason} IS NULL', guarded=True)})"
             if sql.merge
             else ""
         )
         conn.execute(
-            f"""CREATE TEMP TABLE {WINNERS} AS
-                SELECT {sql.row_id("c")}, c.{quote(PARTITION_COLUMN)} FROM {CHECKED} AS c
-                WHERE c.{quote(REJECT_REASON_COLUMN)} IS NULL {newest}"""
+            f"""CREATE TEMP TABLE {DROPPED} AS
+                SELECT {row_and_day}, TRUE AS rejected FROM {CHECKED} AS c WHERE c.{reason} IS NOT NULL
+                {older}"""
         )
         conn.execute(
             f"""INSERT INTO {qualified(schema, table)} BY NAME
                 SELECT {", ".join(sql.typed_columns("l", guarded=True))}, l.{quote(PARTITION_COLUMN)}
-                FROM {relation} AS l JOIN {WINNERS} AS w ON {sql.same_row("l", "w")}"""
+                FROM {relation} AS l
+                WHERE NOT EXISTS (SELECT 1 FROM {DROPPED} AS x WHERE {sql.same_row("x", "l")})"""
         )
         counts = _day_counts(conn)
         if any(day.rejected for day in counts.values()):
             conn.execute(
                 f"""INSERT INTO {qualified(schema, table + "__rejected")} BY NAME
-                    SELECT c.{quote(PARTITION_COLUMN)}, c.{quote(REJECT_REASON_COLUMN)},
+                    SELECT c.{quote(PARTITION_COLUMN)}, c.{reason},
                            {sql.record("l")} AS {quote(REJECT_RECORD_COLUMN)}
                     FROM {relation} AS l JOIN {CHECKED} AS c ON {sql.same_row("l", "c")}
-                    WHERE c.{quote(REJECT_REASON_COLUMN)} IS NOT NULL
+                    WHERE c.{reason} IS NOT NULL
                     ORDER BY c.{quote(FILE_COLUMN)}, c.{quote(ROW_COLUMN)}"""
             )
-        for name in (CHECKED, WINNERS):
+        for name in (CHECKED, DROPPED):
             conn.execute(f"DROP TABLE {name}")
     return counts
 
@@ -131,9 +133,11 @@ def _day_counts(conn: duckdb.DuckDBPyConnection) -> dict[date, DayCounts]:
     landed = conn.execute(
         f"SELECT {partition}, count(*), count({quote(REJECT_REASON_COLUMN)}) FROM {CHECKED} GROUP BY 1"
     ).fetchall()
-    staged = dict(conn.execute(f"SELECT {partition}, count(*) FROM {WINNERS} GROUP BY 1").fetchall())
+    older = dict(
+        conn.execute(f"SELECT {partition}, count(*) FROM {DROPPED} WHERE NOT rejected GROUP BY 1").fetchall()
+    )
     return {
-        day: DayCounts(landed=rows, staged=staged.get(day, 0), rejected=rejected)
+        day: DayCounts(landed=rows, staged=rows - rejected - older.get(day, 0), rejected=rejected)
         for day, rows, rejected in landed
     }
 
@@ -166,15 +170,18 @@ def _parquet_relation(conn: duckdb.DuckDBPyConnection, landed: LandedRows) -> st
     scan = f"read_parquet({files}, union_by_name = true)"
     found = _types(conn, f"SELECT * FROM {scan}")
     wanted = landed.schema()
-    conn.register("_plumbing_landed_shape", wanted.empty_table())
-    try:
-        landed_types = _types(conn, "SELECT * FROM _plumbing_landed_shape")
-    finally:
-        conn.unregister("_plumbing_landed_shape")
-    columns = [
-        quote(name) if name in found else f"CAST(NULL AS {landed_types[name]}) AS {quote(name)}"
-        for name in wanted.names
-    ]
+    missing = [name for name in wanted.names if name not in found]
+    columns = [quote(name) if name in found else "" for name in wanted.names]
+    if missing:  # only then: the first Arrow scan of a process costs ~0.15 s
+        conn.register("_plumbing_landed_shape", wanted.empty_table())
+        try:
+            landed_types = _types(conn, "SELECT * FROM _plumbing_landed_shape")
+        finally:
+            conn.unregister("_plumbing_landed_shape")
+        columns = [
+            column or f"CAST(NULL AS {landed_types[name]}) AS {quote(name)}"
+            for name, column in zip(wanted.names, columns, strict=True)
+        ]
     days = "[" + ", ".join(f"DATE '{f.day:%Y-%m-%d}'" for f in landed.files) + "]"
     return (
         f"(SELECT {', '.join(columns)}, "

@@ -134,6 +134,29 @@ class StagingSql:
         order += [f"{alias}.{quote(FILE_COLUMN)} DESC", f"{alias}.{quote(ROW_COLUMN)} DESC"]
         return ", ".join(order)
 
+    def losers(self, relation: str, kept: str, guarded: bool, checked: str | None = None) -> str:
+        """A SELECT of the row ids and day of the versions in `relation` (rows `l` where `kept`
+        holds) that lose to a newer version of their key on their day. Only keys landed more
+        than once that day are ranked: on a usual day that is a small share of the rows.
+        `checked` (an expression over `l`) is selected too, as `_plumbing_checked`, so that it is
+        evaluated for every ranked version."""
+        keys = [quote(c) for c in (PARTITION_COLUMN, *self.keys)]
+        repeated = (
+            f"SELECT {', '.join(f'l.{k}' for k in keys)} FROM {relation} AS l WHERE {kept} "
+            f"GROUP BY {', '.join(f'l.{k}' for k in keys)} HAVING count(*) > 1"
+        )
+        selected = f", {checked} AS _plumbing_checked" if checked else ""
+        return (
+            f"SELECT {quote(FILE_COLUMN)}, {quote(ROW_COLUMN)}, {quote(PARTITION_COLUMN)}"
+            f"{', _plumbing_checked' if checked else ''} FROM ("
+            f"SELECT {self.row_id('l')}, l.{quote(PARTITION_COLUMN)}{selected}, "
+            f"row_number() OVER (PARTITION BY {self.partition_by('l')} "
+            f"ORDER BY {self.newest_first('l', guarded)}) AS _plumbing_rank "
+            f"FROM {relation} AS l JOIN ({repeated}) AS d "
+            f"ON {' AND '.join(f'l.{k} = d.{k}' for k in keys)} WHERE {kept}) AS ranked "
+            "WHERE _plumbing_rank > 1"
+        )
+
     def same_row(self, left: str, right: str) -> str:
         return " AND ".join(f"{left}.{quote(c)} = {right}.{quote(c)}" for c in (FILE_COLUMN, ROW_COLUMN))
 

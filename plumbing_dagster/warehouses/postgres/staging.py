@@ -173,29 +173,13 @@ def _stage_rows(
 
 
 def _remember_losers(pg: psycopg.Connection, sql: StagingSql, guarded: bool) -> None:
-    """The versions that lose to a newer one of the same key and day. Only keys landed more than
-    once that day are ranked; every value of their versions is cast here, so that unguarded, a
-    value that does not parse fails this statement even when its version loses."""
-    partition = quote(PARTITION_COLUMN)
-    keys = [partition, *(quote(k) for k in sql.keys)]
-    repeated = (
-        f"SELECT {', '.join(keys)} FROM {LANDED} "
-        f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} "
-        f"GROUP BY {', '.join(keys)} HAVING count(*) > 1"
-    )
+    """The versions that lose to a newer one of the same key and day. Every value of the ranked
+    versions is cast here, so that unguarded, a value that does not parse fails this statement
+    even when its version loses (guarded, it would have put that version aside)."""
     parsed = [sql.typed(name, "l", guarded) for name, _ in sql.casts_that_may_fail()]
-    checked = f"num_nonnulls({', '.join(parsed)})" if parsed else "0"
-    pg.execute(
-        f"""CREATE TEMP TABLE {LOSERS} ON COMMIT DROP AS
-            SELECT {quote(FILE_COLUMN)}, {quote(ROW_COLUMN)}, _plumbing_parsed FROM (
-              SELECT {sql.row_id("l")}, {checked} AS _plumbing_parsed,
-                     row_number() OVER (PARTITION BY {sql.partition_by("l")}
-                                        ORDER BY {sql.newest_first("l", guarded)}) AS _plumbing_rank
-              FROM {LANDED} AS l JOIN ({repeated}) AS d
-                ON {" AND ".join(f"l.{k} = d.{k}" for k in keys)}
-              WHERE {sql.reason("l", guarded)} IS NULL) AS ranked
-            WHERE _plumbing_rank > 1"""
-    )
+    kept = f"{sql.reason('l', guarded)} IS NULL"
+    checked = f"num_nonnulls({', '.join(parsed)})" if parsed else None
+    pg.execute(f"CREATE TEMP TABLE {LOSERS} ON COMMIT DROP AS {sql.losers(LANDED, kept, guarded, checked)}")
     pg.execute(f"ANALYZE {LOSERS}")
 
 
