@@ -60,8 +60,12 @@ class Producer(ABC):
 
 
 def _parquet_batches(zone: LandingZone, url: str, rows: int) -> Iterator[pa.RecordBatch]:
+    """Row group by row group: pyarrow pre-buffers what one call reads, and for a whole file
+    that is the whole file (coalesced reads, good for S3); per row group it stays small."""
     with zone.fs.open(url, "rb") as handle:
-        yield from pq.ParquetFile(handle).iter_batches(batch_size=rows)
+        parquet = pq.ParquetFile(handle)
+        for group in range(parquet.num_row_groups):
+            yield from parquet.iter_batches(batch_size=rows, row_groups=[group])
 
 
 class DltProducer(Producer):

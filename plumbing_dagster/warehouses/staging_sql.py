@@ -116,6 +116,19 @@ class StagingSql:
                 )
         return f"CASE {' '.join(whens)} END"
 
+    def keeps_contract(self, alias: str, guarded: bool) -> str:
+        """True where the row `alias` has no reason to be put aside: `reason(...) IS NULL` spelled
+        as a conjunction, whose selectivity a planner can estimate from column statistics."""
+        conditions = [f"{alias}.{quote(key)} IS NOT NULL" for key in self.keys]
+        conditions.append(f"{alias}.{quote(VIOLATIONS_COLUMN)} IS NULL")
+        if guarded:
+            for name, cast_type in self.casts_that_may_fail():
+                column = f"{alias}.{quote(name)}"
+                conditions.append(
+                    f"({column} IS NULL OR NOT {self.dialect.does_not_parse(column, cast_type)})"
+                )
+        return " AND ".join(conditions)
+
     def record(self, alias: str) -> str:
         return self.dialect.record_json(alias, self.record_columns())
 
@@ -141,9 +154,12 @@ class StagingSql:
         `checked` (an expression over `l`) is selected too, as `_plumbing_checked`, so that it is
         evaluated for every ranked version."""
         keys = [quote(c) for c in (PARTITION_COLUMN, *self.keys)]
+        # Counting every version with a key keeps this grouping cheap to plan and to run; the
+        # versions put aside are left out of the ranking below.
         repeated = (
-            f"SELECT {', '.join(f'l.{k}' for k in keys)} FROM {relation} AS l WHERE {kept} "
-            f"GROUP BY {', '.join(f'l.{k}' for k in keys)} HAVING count(*) > 1"
+            f"SELECT {', '.join(keys)} FROM {relation} "
+            f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} "
+            f"GROUP BY {', '.join(keys)} HAVING count(*) > 1"
         )
         selected = f", {checked} AS _plumbing_checked" if checked else ""
         return (

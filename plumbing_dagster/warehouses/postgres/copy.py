@@ -12,7 +12,11 @@ pandas.to_sql are 40-160x slower.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -24,6 +28,8 @@ from plumbing_dagster.warehouses.postgres.json_text import json_text
 
 # Rows per CSV chunk (~1.5 MB here): the server parses one while the next is encoded.
 COPY_CHUNK_ROWS = 16_384
+# Encoded chunks waiting to be sent, at most: what bounds the memory of a streaming COPY.
+AHEAD = 4
 # The contract's staged Arrow types and their Postgres names, from the one table.
 _CONTRACT_POSTGRES = {row.staged: row.postgres for row in CONTRACT_TYPES.values() if row.staged is not None}
 
@@ -137,13 +143,66 @@ def _csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Buffer]:
 
 
 def copy_batches(
-    pg: psycopg.Connection, target: str, columns: list[str], batches: Iterable[pa.RecordBatch]
+    pg: psycopg.Connection,
+    target: str,
+    columns: list[str],
+    batches: Iterable[pa.RecordBatch],
+    freeze: bool = False,
 ) -> None:
-    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL)."""
-    statement = f"COPY {target} ({key_list(columns)}) FROM STDIN (FORMAT CSV)"
-    with pg.cursor() as cursor, cursor.copy(statement) as copy:
-        for chunk in _csv_chunks(batches):
+    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL).
+
+    The next chunks are read and encoded in a thread while this one is sent (at most
+    `AHEAD` chunks wait): encoded inline, the encoder waited for the server to take each chunk
+    and server and client took turns. `freeze` (a table created in this transaction) writes the
+    rows frozen, so that the first scan need not set their hint bits.
+    """
+    options = "FORMAT CSV, FREEZE" if freeze else "FORMAT CSV"
+    statement = f"COPY {target} ({key_list(columns)}) FROM STDIN ({options})"
+    with pg.cursor() as cursor, cursor.copy(statement) as copy, _ahead(_csv_chunks(batches)) as chunks:
+        for chunk in chunks:
             copy.write(memoryview(chunk))
+
+
+@contextmanager
+def _ahead(items: Iterator[pa.Buffer]) -> Iterator[Iterator[pa.Buffer]]:
+    """`items` produced by a thread, at most AHEAD of the consumer; errors reach the consumer,
+    and a consumer that stops early stops the thread."""
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(("end", None))
+        except BaseException as error:  # handed over to the consumer
+            ready.put(("error", error))
+
+    def consume() -> Iterator[pa.Buffer]:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    thread = threading.Thread(target=produce, name="plumbing-copy-encoder", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(queue.Empty):
+                ready.get(timeout=0.1)
 
 
 def copy_rows(pg: psycopg.Connection, schema: str, table: str, data: pa.Table) -> None:

@@ -27,6 +27,7 @@ import psycopg
 import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec
+from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN
 from plumbing_dagster.contract.types import contract_type
 from plumbing_dagster.tables import (
     PARTITION_COLUMN,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 LANDED = "_plumbing_landed"
 LOSERS = "_plumbing_losers"
 REJECTED_COLUMNS = {PARTITION_COLUMN: "date", REJECT_REASON_COLUMN: "text", REJECT_RECORD_COLUMN: "text"}
+TEMP_BUFFERS = "256MB"
+WORK_MEM = "64MB"
 # pg_input_is_valid (soft input errors) exists from Postgres 16 on.
 NATIVE_CHECKS_FROM = 160000
 
@@ -118,47 +121,76 @@ def stage(
     if not native_checks:
         _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
 
+    pg.execute(
+        "SELECT set_config('temp_buffers', %s, true), set_config('work_mem', %s, true)",
+        [TEMP_BUFFERS, WORK_MEM],
+    )
     columns = {f.name: postgres_type(f.type) for f in landed.staging_schema()}
-    listed = ", ".join(f"{quote(name)} {kind}" for name, kind in columns.items())
-    pg.execute(f"CREATE TEMP TABLE {LANDED} ({listed}) ON COMMIT DROP")
-    landed_per_day: Counter[date] = Counter()
-    copy_batches(pg, LANDED, list(columns), _counted(landed.batches(), landed_per_day))
-    pg.execute(f"ANALYZE {LANDED}")
+    # The columns a narrow pass reads first: Postgres decodes a row only up to the last one needed.
+    leading = [PARTITION_COLUMN, FILE_COLUMN, ROW_COLUMN, *sql.keys, VIOLATIONS_COLUMN]
+    ordered = [*dict.fromkeys([*leading, *columns])]
+    pg.execute(
+        f"CREATE TEMP TABLE {LANDED} ({', '.join(f'{quote(n)} {columns[n]}' for n in ordered)}) "
+        "ON COMMIT DROP"
+    )
+    seen = Seen(sql.keys)
+    copy_batches(pg, LANDED, list(columns), seen.count(landed.batches()), freeze=True)
 
     try:
         with pg.transaction():  # a savepoint: a value that does not parse undoes only this
-            staged, rejected = _stage_rows(pg, sql, schema, table, guarded=False)
+            older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=False)
     except psycopg.DataError:  # SQLSTATE class 22: a value that does not parse as its type
-        staged, rejected = _stage_rows(pg, sql, schema, table, guarded=True)
+        older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=True)
     pg.execute(f"DROP TABLE {LANDED}")
     return {
-        day: DayCounts(landed=count, staged=staged.get(day, 0), rejected=rejected.get(day, 0))
-        for day, count in sorted(landed_per_day.items())
+        day: DayCounts(
+            landed=count,
+            staged=count - rejected.get(day, 0) - older.get(day, 0),
+            rejected=rejected.get(day, 0),
+        )
+        for day, count in sorted(seen.per_day.items())
     }
 
 
-def _counted(batches: Iterator[pa.RecordBatch], per_day: Counter[date]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        if batch.num_rows:
-            per_day[batch.column(PARTITION_COLUMN)[0].as_py()] += batch.num_rows  # one file, one day
-        yield batch
+class Seen:
+    """What passed by while streaming: rows per day, and whether any row lacks a key or carries
+    violations (if none does and every value parses, no record is put aside)."""
+
+    def __init__(self, keys: list[str]):
+        self.keys = keys
+        self.per_day: Counter[date] = Counter()
+        self.suspect = False
+
+    def count(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows:
+                self.per_day[batch.column(PARTITION_COLUMN)[0].as_py()] += batch.num_rows  # one file
+                self.suspect = (
+                    self.suspect
+                    or any(batch.column(key).null_count for key in self.keys)
+                    or batch.column(VIOLATIONS_COLUMN).null_count < batch.num_rows
+                )
+            yield batch
 
 
 def _stage_rows(
-    pg: psycopg.Connection, sql: StagingSql, schema: str, table: str, guarded: bool
+    pg: psycopg.Connection, sql: StagingSql, schema: str, table: str, seen: Seen, guarded: bool
 ) -> tuple[dict[date, int], dict[date, int]]:
-    """(staged, rejected) rows per day."""
-    kept = f"{sql.reason('l', guarded)} IS NULL"
+    """(older versions dropped, records put aside) per day."""
+    kept = sql.keeps_contract("l", guarded)
+    older: dict[date, int] = {}
     if sql.merge:
-        _remember_losers(pg, sql, guarded)
+        older = _remember_losers(pg, sql, guarded)
         kept += f" AND NOT EXISTS (SELECT 1 FROM {LOSERS} AS x WHERE {sql.same_row('x', 'l')})"
-    names = key_list(sql.staged_names())
-    staged = _per_day(
-        pg,
-        f"""INSERT INTO {qualified(schema, table)} ({names})
+    pg.execute(
+        f"""INSERT INTO {qualified(schema, table)} ({key_list(sql.staged_names())})
             SELECT {", ".join(sql.typed_columns("l", guarded))}, l.{quote(PARTITION_COLUMN)}
-            FROM {LANDED} AS l WHERE {kept}""",
+            FROM {LANDED} AS l WHERE {kept}"""
     )
+    if sql.merge:
+        pg.execute(f"DROP TABLE {LOSERS}")
+    if not (guarded or seen.suspect):  # every value parsed, no key missing, no violation
+        return older, {}
     rejected = _per_day(
         pg,
         f"""INSERT INTO {qualified(schema, table + "__rejected")} ({key_list(list(REJECTED_COLUMNS))})
@@ -167,20 +199,21 @@ def _stage_rows(
             WHERE c._plumbing_reason IS NOT NULL
             ORDER BY c.{quote(FILE_COLUMN)}, c.{quote(ROW_COLUMN)}""",
     )
-    if sql.merge:
-        pg.execute(f"DROP TABLE {LOSERS}")
-    return staged, rejected
+    return older, rejected
 
 
-def _remember_losers(pg: psycopg.Connection, sql: StagingSql, guarded: bool) -> None:
+def _remember_losers(pg: psycopg.Connection, sql: StagingSql, guarded: bool) -> dict[date, int]:
     """The versions that lose to a newer one of the same key and day. Every value of the ranked
     versions is cast here, so that unguarded, a value that does not parse fails this statement
     even when its version loses (guarded, it would have put that version aside)."""
     parsed = [sql.typed(name, "l", guarded) for name, _ in sql.casts_that_may_fail()]
-    kept = f"{sql.reason('l', guarded)} IS NULL"
+    kept = sql.keeps_contract("l", guarded)
     checked = f"num_nonnulls({', '.join(parsed)})" if parsed else None
     pg.execute(f"CREATE TEMP TABLE {LOSERS} ON COMMIT DROP AS {sql.losers(LANDED, kept, guarded, checked)}")
     pg.execute(f"ANALYZE {LOSERS}")
+    partition = quote(PARTITION_COLUMN)
+    rows = pg.execute(f"SELECT {partition}, count(*) FROM {LOSERS} GROUP BY 1").fetchall()
+    return {day: int(count) for day, count in rows}
 
 
 def _per_day(pg: psycopg.Connection, insert: str) -> dict[date, int]:
