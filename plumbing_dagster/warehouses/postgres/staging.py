@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from plumbing_dagster.config.models import FieldSpec
 from plumbing_dagster.contract.arrow import VIOLATIONS_COLUMN
-from plumbing_dagster.contract.types import contract_type
+from plumbing_dagster.contract.types import contract_type, is_nested_type
 from plumbing_dagster.tables import (
     PARTITION_COLUMN,
     REJECT_REASON_COLUMN,
@@ -64,6 +64,8 @@ class PostgresDialect:
         # Only text lands as something else than it is staged as (date-times, dates, decimals);
         # numbers, booleans, nested values are landed typed and copied as they are.
         row = contract_type(spec)
+        if row.landing is None:  # nested: copied as JSON text, parsed here into jsonb
+            return row.postgres
         if row.landing != pa.string() or row.postgres == "text":
             return None
         return row.postgres_cast or row.postgres
@@ -125,7 +127,9 @@ def stage(
         "SELECT set_config('temp_buffers', %s, true), set_config('work_mem', %s, true)",
         [TEMP_BUFFERS, WORK_MEM],
     )
-    columns = {f.name: postgres_type(f.type) for f in landed.staging_schema()}
+    columns = {
+        f.name: "text" if is_nested_type(f.type) else postgres_type(f.type) for f in landed.staging_schema()
+    }
     # The columns a narrow pass reads first: Postgres decodes a row only up to the last one needed.
     leading = [PARTITION_COLUMN, FILE_COLUMN, ROW_COLUMN, *sql.keys, VIOLATIONS_COLUMN]
     ordered = [*dict.fromkeys([*leading, *columns])]
