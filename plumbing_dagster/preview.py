@@ -20,8 +20,9 @@ from plumbing_dagster.environments import Environment
 from plumbing_dagster.kit import Vendor, VendorClient, Window
 from plumbing_dagster.kit.extract import fetch_stream
 from plumbing_dagster.landing import LandingZone
-from plumbing_dagster.staging.contract import apply_contract
-from plumbing_dagster.tables import PARTITION_COLUMN, REJECTED_SUFFIX, staging_schema
+from plumbing_dagster.tables import PARTITION_COLUMN, REJECTED_SUFFIX, key_list, qualified, staging_schema
+from plumbing_dagster.warehouses.duckdb import DuckDBWarehouse
+from plumbing_dagster.warehouses.landed import landed_in_memory
 
 
 @dataclass
@@ -58,9 +59,7 @@ def preview_stream(
         result.fetched += table.num_rows
         tables.append(table)
     landed = pa.concat_tables(tables) if tables else records_to_table([], config.fields)
-    landed = landed.append_column(PARTITION_COLUMN, pa.array([day] * landed.num_rows, pa.date32()))
-    staged = apply_contract(landed, config)
-    result.staged, result.rejected = staged.rows, staged.rejected
+    result.staged, result.rejected = stage_in_memory(config, day, landed)
     # Paths only: the landing zone is not opened, listed or written.
     root = environment.landing.url.rstrip("/")
     schema = staging_schema(vendor.name)
@@ -71,6 +70,18 @@ def preview_stream(
         f"partition {day}",
     ]
     return result
+
+
+def stage_in_memory(config: StreamConfig, day: date, landed: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(staged rows by key, records put aside) of one day's landed rows, staged exactly as a run
+    stages them, in an in-memory DuckDB that is gone afterwards."""
+    with DuckDBWarehouse(":memory:").transaction(lock="preview") as session:
+        session.ensure_schema("preview")
+        session.stage("preview", config.stream, landed_in_memory(config, day, landed))
+        order = key_list([PARTITION_COLUMN, *config.key_columns])
+        rows = session.read(f"SELECT * FROM {qualified('preview', config.stream)} ORDER BY {order}")
+        rejected = session.read(f"SELECT * FROM {qualified('preview', config.stream + REJECTED_SUFFIX)}")
+    return rows, rejected
 
 
 def render_rows(table: pa.Table, limit: int, width: int = 24) -> str:

@@ -27,6 +27,10 @@ class ContractType:
     staged: pa.DataType | None
     duckdb: str | None  # DuckDB's name, as DDL takes it and information_schema reports it
     postgres: str  # Postgres' name, likewise
+    # What Postgres staging casts landed values to, when that is not the column's type: decimals
+    # round to 9 places as DuckDB's DECIMAL(38,9) does, in an unconstrained numeric column (a
+    # later, wider decimal must not overflow it).
+    postgres_cast: str | None = None
 
 
 CONTRACT_TYPES: dict[str, ContractType] = {
@@ -45,7 +49,9 @@ CONTRACT_TYPES: dict[str, ContractType] = {
         ),
         ContractType("date", pa.string(), pa.date32(), "DATE", "date"),
         # Exact amounts: landed as the API's text (no float rounding), staged with 9 decimals.
-        ContractType("decimal", pa.string(), pa.decimal128(38, 9), "DECIMAL(38,9)", "numeric"),
+        ContractType(
+            "decimal", pa.string(), pa.decimal128(38, 9), "DECIMAL(38,9)", "numeric", "numeric(38,9)"
+        ),
         # Objects and arrays without a full shape travel as JSON text.
         ContractType("json", pa.string(), pa.string(), "VARCHAR", "text"),
         # Objects and arrays with a full shape keep it: lists and structs in Arrow and DuckDB.

@@ -11,7 +11,7 @@ import pyarrow as pa
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
 from plumbing_dagster.io_managers.sql import delete_statement, select_statement
-from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, StagedTable, key_columns
+from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, LandedDays, key_columns
 from plumbing_dagster.tables import CURRENT_SUFFIX, KEYS_SUFFIX, REJECTED_SUFFIX
 from plumbing_dagster.warehouses.base import WarehouseSession, current_view_sql
 
@@ -59,19 +59,21 @@ class ArrowHandler(DbTypeHandler[pa.Table]):
         return [pa.Table]
 
 
-class StagedTableHandler(DbTypeHandler[StagedTable]):
-    """A staged day: rows, records put aside, and the `__current` view, in the open transaction."""
+class LandedDaysHandler(DbTypeHandler[LandedDays]):
+    """Landed days staged in the open transaction: rows, records put aside, key snapshots, and
+    the `__current` view. The days' rows of the staged table are already deleted (DbClient)."""
 
     def handle_output(
         self,
         context: dg.OutputContext,
         table_slice: TableSlice,
-        obj: StagedTable,
+        obj: LandedDays,
         connection: WarehouseSession,
     ) -> Mapping[str, Any]:
         schema, table = table_slice.schema, table_slice.table
-        connection.write(schema, table, obj.rows)
-        _replace_slice(connection, table_slice, table + REJECTED_SUFFIX, obj.rejected)
+        if connection.table_exists(schema, table + REJECTED_SUFFIX):
+            connection.execute(delete_statement(table_slice, table + REJECTED_SUFFIX))
+        days = connection.stage(schema, table, obj.landed)
         if obj.keys is not None:
             _replace_slice(connection, table_slice, table + KEYS_SUFFIX, obj.keys)
 
@@ -84,29 +86,42 @@ class StagedTableHandler(DbTypeHandler[StagedTable]):
                 schema, table, columns, key_columns(metadata), metadata.get(META_CURSOR), mode, keys_table
             )
             connection.replace_view(schema, table + CURRENT_SUFFIX, body)
-        definition = (context.definition_metadata or {}).get("dagster/column_schema")
+        if obj.on_staged is not None:
+            obj.on_staged(days)
+        definition = metadata.get("dagster/column_schema")
+        totals = {
+            name: sum(getattr(day, name) for day in days.values())
+            for name in ("landed", "staged", "rejected", "duplicates")
+        }
+        context.log.info(
+            f"{schema}.{table}: {totals['landed']} landed rows over {len(obj.landed.days)} day(s) -> "
+            f"{totals['staged']} staged, {totals['rejected']} put aside, "
+            f"{totals['duplicates']} older versions dropped"
+        )
         return {
             **table_metadata(
-                connection, schema, table, obj.rows.num_rows, getattr(definition, "schema", definition)
+                connection, schema, table, totals["staged"], getattr(definition, "schema", definition)
             ),
-            "plumbing/rejected_count": obj.rejected.num_rows,
+            "plumbing/rejected_count": totals["rejected"],
+            "plumbing/landed_rows": totals["landed"],
+            "plumbing/duplicates_dropped": totals["duplicates"],
             **obj.metadata,
         }
 
     def load_input(
         self, context: dg.InputContext, table_slice: TableSlice, connection: WarehouseSession
-    ) -> StagedTable:
-        return StagedTable(rows=connection.read(select_statement(table_slice)), rejected=pa.table({}))
+    ) -> LandedDays:
+        raise TypeError("a staged table is loaded as a pyarrow Table (or a pandas DataFrame)")
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
-        return [StagedTable]
+        return [LandedDays]
 
 
 def type_handlers() -> list[DbTypeHandler]:
-    """Staged tables and Arrow; pandas DataFrames too once pandas is loaded (an asset that returns
+    """Landed days to stage and Arrow; pandas DataFrames too once pandas is loaded (an asset that returns
     one has imported it), so code locations that never use pandas never pay its import."""
-    handlers: list[DbTypeHandler] = [StagedTableHandler(), ArrowHandler()]
+    handlers: list[DbTypeHandler] = [LandedDaysHandler(), ArrowHandler()]
     if "pandas" in sys.modules:
         from plumbing_dagster.io_managers.pandas import PandasViaArrowHandler
 

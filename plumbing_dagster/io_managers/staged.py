@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
-from plumbing_dagster.tables import PARTITION_COLUMN, REJECT_REASON_COLUMN, REJECT_RECORD_COLUMN
+from plumbing_dagster.warehouses.landed import DayCounts, LandedRows
 
 # Definition metadata keys the IO managers read.
 META_PRIMARY_KEY = "plumbing/primary_key"  # list[str]
@@ -18,32 +19,21 @@ META_CURRENT_VIEW = "plumbing/current_view"
 
 
 @dataclass(frozen=True)
-class StagedTable:
-    """Rows typed by the contract plus the records put aside, both carrying `partition_date`.
+class LandedDays:
+    """The landed days a staging asset hands its IO manager — described, not loaded.
 
-    The IO manager writes `rows` to `<schema>.<table>`, `rejected` to `<schema>.<table>__rejected`
-    and `keys` to `<schema>.<table>__keys`, replacing the partition's rows of each in one transaction.
+    The IO manager stages them inside its write transaction (`WarehouseSession.stage`): typed by
+    the contract into `<schema>.<table>`, the records that break it into `<table>__rejected`,
+    and `keys` (key snapshots) into `<table>__keys`, replacing the days' rows of each.
     """
 
-    rows: pa.Table
-    rejected: pa.Table
+    landed: LandedRows
     metadata: Mapping[str, Any] = field(default_factory=dict)
     # Key snapshots of the days (key columns + partition_date), for delete detection; None: none.
     keys: pa.Table | None = None
-
-
-def rejected_schema() -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field(PARTITION_COLUMN, pa.date32()),
-            pa.field(REJECT_REASON_COLUMN, pa.string()),
-            pa.field(REJECT_RECORD_COLUMN, pa.string()),
-        ]
-    )
-
-
-def empty_rejected() -> pa.Table:
-    return rejected_schema().empty_table()
+    # Called with each day's figures once staged (the asset puts them on that day's
+    # materialization: a range run records one per day).
+    on_staged: Callable[[Mapping[date, DayCounts]], None] | None = None
 
 
 def key_columns(metadata: Mapping[str, Any]) -> Sequence[str]:

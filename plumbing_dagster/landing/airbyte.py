@@ -108,6 +108,21 @@ def airbyte_to_landed(table: pa.Table, config: StreamConfig) -> pa.Table:
     return pa.Table.from_arrays(columns, names=names)
 
 
+def airbyte_extracted_at(table: pa.Table) -> pa.Array:
+    """When Airbyte extracted each record, as UTC timestamps (null when the file does not say):
+    v1's `_airbyte_extracted_at`, or `_airbyte_emitted_at` (epoch milliseconds) before v1."""
+    target = pa.timestamp("us", tz="UTC")
+    for name in (f"{AIRBYTE_COLUMN_PREFIX}extracted_at", f"{AIRBYTE_COLUMN_PREFIX}emitted_at"):
+        if name not in table.column_names:
+            continue
+        column = table.column(name).combine_chunks()
+        if pa.types.is_integer(column.type):
+            column = column.cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+        if pa.types.is_timestamp(column.type):
+            return column.cast(target)
+    return pa.nulls(table.num_rows, target)
+
+
 def _to_landing_type(
     column: pa.ChunkedArray,
     spec: FieldSpec,

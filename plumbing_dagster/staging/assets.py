@@ -1,26 +1,25 @@
 """Staging assets `staging/<source>/<stream>`, one per selected stream, all from one factory."""
 
-from dataclasses import replace
+from collections.abc import Mapping
 from datetime import date
 
 import dagster as dg
-import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from plumbing_dagster.asset_metadata import column_schema, stream_code_version
 from plumbing_dagster.config.models import StreamConfig
 from plumbing_dagster.contract.types import landing_type
 from plumbing_dagster.io_managers import io_manager_key
-from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, StagedTable
+from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, META_PRIMARY_KEY, LandedDays
 from plumbing_dagster.keys import raw_key, staging_key
 from plumbing_dagster.landing.key_snapshots import read_key_snapshots
 from plumbing_dagster.landing.producers import producer_of
-from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
+from plumbing_dagster.partitions import BACKFILL_POLICY, run_days
 from plumbing_dagster.resources import LandingZoneResource
-from plumbing_dagster.staging.contract import apply_contract
-from plumbing_dagster.staging.landed import landed_fingerprints, read_landed_days
+from plumbing_dagster.staging.landed import day_fingerprint, landed_files, landed_rows
 from plumbing_dagster.tables import PARTITION_COLUMN
 from plumbing_dagster.warehouses import WAREHOUSES
+from plumbing_dagster.warehouses.landed import DayCounts
 
 # Materialization metadata: {day: fingerprint of the landed file set that was staged}.
 LANDING_FINGERPRINTS = "plumbing/landing_fingerprints"
@@ -29,27 +28,20 @@ LANDING_FINGERPRINTS = "plumbing/landing_fingerprints"
 def report_days(
     context: AssetExecutionContext,
     days: list[date],
-    landed: pa.Table,
-    staged: StagedTable,
+    counts: Mapping[date, DayCounts],
     fingerprints: dict[str, str],
 ) -> None:
     """Each day's own figures on that day's materialization: a range run records one
     materialization per day, and without this each would carry the whole range's figures."""
-    staged_rows, rejected, landed_rows = (
-        rows_per_day(staged.rows),
-        rows_per_day(staged.rejected),
-        rows_per_day(landed),
-    )
     for day in days:
         key = f"{day:%Y-%m-%d}"
+        figures = counts.get(day, DayCounts(landed=0, staged=0, rejected=0))
         context.add_asset_metadata(
             {
-                "dagster/row_count": staged_rows.get(key, 0),
-                "plumbing/rejected_count": rejected.get(key, 0),
-                "plumbing/landed_rows": landed_rows.get(key, 0),
-                "plumbing/duplicates_dropped": landed_rows.get(key, 0)
-                - staged_rows.get(key, 0)
-                - rejected.get(key, 0),
+                "dagster/row_count": figures.staged,
+                "plumbing/rejected_count": figures.rejected,
+                "plumbing/landed_rows": figures.landed,
+                "plumbing/duplicates_dropped": figures.duplicates,
                 "plumbing/days": 1,
                 LANDING_FINGERPRINTS: dg.MetadataValue.json({key: fingerprints[key]}),
             },
@@ -101,7 +93,7 @@ def build_staging_asset(
         backfill_policy=BACKFILL_POLICY,
         io_manager_key=io_manager_key(warehouse),
         group_name=source,
-        kinds={warehouse, "pyarrow"},
+        kinds={warehouse, "sql"},
         owners=["team:data-engineering"],
         pool=WAREHOUSES[warehouse].write_pool,
         description=_description(source, config),
@@ -119,22 +111,18 @@ def build_staging_asset(
             "plumbing/destination_sync_mode": config.destination_sync_mode,
         },
     )
-    def _staging(context: AssetExecutionContext, landing: LandingZoneResource) -> StagedTable:
+    def _staging(context: AssetExecutionContext, landing: LandingZoneResource) -> LandedDays:
         days = run_days(context)
         zone = landing.zone()
-        # Fingerprints first: files landing while we read are then picked up again by the sensor.
-        fingerprints = landed_fingerprints(zone, source, config, days)
-        landed = read_landed_days(zone, source, config, days)
-        staged = apply_contract(landed, config, metadata={"plumbing/days": len(days)})
+        # One listing for both: files landing while staging runs are picked up by the sensor.
+        files = {day: landed_files(zone, source, config, day) for day in days}
+        fingerprints = {f"{day:%Y-%m-%d}": day_fingerprint(names) for day, names in files.items()}
         keys = {name: config.fields[name] for name in config.key_columns}
-        snapshots = read_key_snapshots(zone, source, config.stream, days, keys)
-        if snapshots is not None:
-            staged = replace(staged, keys=snapshots)
-        report_days(context, days, landed, staged, fingerprints)
-        context.log.info(
-            f"{source}/{config.stream}: {landed.num_rows} landed rows over {len(days)} day(s) -> "
-            f"{staged.rows.num_rows} staged, {staged.rejected.num_rows} put aside"
+        return LandedDays(
+            landed=landed_rows(zone, config, files),
+            metadata={"plumbing/days": len(days)},
+            keys=read_key_snapshots(zone, source, config.stream, days, keys),
+            on_staged=lambda counts: report_days(context, days, counts, fingerprints),
         )
-        return staged
 
     return _staging

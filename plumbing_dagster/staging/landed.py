@@ -1,9 +1,11 @@
-"""Reading the rows that make up landed days, as one Arrow table with a `partition_date` column."""
+"""The files that make up landed days: described for staging (`landed_rows`, read by the
+warehouse itself), fingerprinted for sensors, or read as one Arrow table with a
+`partition_date` column (`read_landed_days`, for checks)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 import pyarrow as pa
@@ -13,6 +15,7 @@ from plumbing_dagster.contract.arrow import landing_schema
 from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.landing.producers import producer_of
 from plumbing_dagster.tables import PARTITION_COLUMN
+from plumbing_dagster.warehouses.landed import LandedFile, LandedRows
 
 
 def landed_files(zone: LandingZone, source: str, config: StreamConfig, day: date) -> list[str]:
@@ -25,10 +28,26 @@ def day_fingerprint(files: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(files)).encode("utf-8")).hexdigest()[:16]
 
 
-def landed_fingerprints(
-    zone: LandingZone, source: str, config: StreamConfig, days: Iterable[date]
-) -> dict[str, str]:
-    return {f"{day:%Y-%m-%d}": day_fingerprint(landed_files(zone, source, config, day)) for day in days}
+def landed_rows(zone: LandingZone, config: StreamConfig, files: Mapping[date, Sequence[str]]) -> LandedRows:
+    """The landed files of each day (relative paths, in landing order), as staging reads them."""
+    producer = producer_of(config)
+
+    def url(relative: str) -> str:
+        path = zone.path(relative)
+        return path if zone.is_local else zone.fs.unstrip_protocol(path)
+
+    def read(landed: LandedFile, rows: int) -> Iterator[pa.RecordBatch]:
+        return producer.iter_batches(zone, landed.url, config, rows)
+
+    return LandedRows(
+        config=config,
+        days=tuple(sorted(files)),
+        files=tuple(LandedFile(day, url(f)) for day in sorted(files) for f in files[day]),
+        read=read,
+        parquet=producer.lands_contract_shape,
+        filesystem=None if zone.is_local else zone.fs,
+        landed_at=producer.stamps_extraction,
+    )
 
 
 def read_landed_days(

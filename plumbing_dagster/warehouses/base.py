@@ -1,15 +1,18 @@
 """The warehouse interface: what staging, checks, marts and the IO managers need of a warehouse.
 
 A `Warehouse` opens sessions; a `WarehouseSession` reads, writes Arrow tables by column name
-(creating tables and adding missing columns), answers catalog questions and replaces views.
-DuckDB and Postgres implement it; nothing else in the project branches on a warehouse's name.
+(creating tables and adding missing columns), stages landed days (typing them by their contract,
+putting records aside, deduplicating — in its own SQL, see `staging_sql.py`), answers catalog
+questions and replaces views. DuckDB and Postgres implement it; nothing else in the project
+branches on a warehouse's name.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -17,6 +20,7 @@ import pyarrow as pa
 from plumbing_dagster.config.models import FieldSpec
 from plumbing_dagster.contract.types import contract_type
 from plumbing_dagster.tables import DELETED_ON_COLUMN, PARTITION_COLUMN, key_list, qualified, quote
+from plumbing_dagster.warehouses.landed import DayCounts, LandedRows
 
 
 class WarehouseSession(ABC):
@@ -44,6 +48,26 @@ class WarehouseSession(ABC):
 
     @abstractmethod
     def replace_view(self, schema: str, view: str, body: str) -> None: ...
+
+    @abstractmethod
+    def stage(self, schema: str, table: str, landed: LandedRows) -> dict[date, DayCounts]:
+        """Type `landed` by its contract, put records that break it aside into
+        `<table>__rejected`, keep one version per key and day (merge streams) and insert the rest
+        into `<table>` by name — all in this session's transaction, creating both tables and
+        adding the columns they lack. The caller has deleted the days' rows of both beforehand."""
+
+    def ensure_columns(self, schema: str, table: str, columns: Mapping[str, str]) -> None:
+        """Create the table with these columns (name -> type) if it does not exist, else add the
+        ones it lacks; columns it has beyond them stay."""
+        existing = self.columns(schema, table)
+        target = qualified(schema, table)
+        if not existing:
+            listed = ", ".join(f"{quote(name)} {kind}" for name, kind in columns.items())
+            self.execute(f"CREATE TABLE {target} ({listed})")
+            return
+        for name, kind in columns.items():
+            if name not in existing:
+                self.execute(f"ALTER TABLE {target} ADD COLUMN {quote(name)} {kind}")
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(self.columns(schema, table))

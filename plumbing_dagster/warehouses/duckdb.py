@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from plumbing_dagster.tables import qualified, quote
+from plumbing_dagster.warehouses import duckdb_staging
 from plumbing_dagster.warehouses.base import Warehouse, WarehouseSession
+from plumbing_dagster.warehouses.landed import DayCounts, LandedRows
 
 if TYPE_CHECKING:
     import duckdb
@@ -86,6 +89,9 @@ class DuckDBSession(WarehouseSession):
 
     def replace_view(self, schema: str, view: str, body: str) -> None:
         self.conn.execute(f"CREATE OR REPLACE VIEW {qualified(schema, view)} AS {body}")
+
+    def stage(self, schema: str, table: str, landed: LandedRows) -> dict[date, DayCounts]:
+        return duckdb_staging.stage(self, schema, table, landed)
 
 
 class DuckDBWarehouse(Warehouse):

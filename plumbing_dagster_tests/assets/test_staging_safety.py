@@ -83,13 +83,13 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     before = warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id")
 
     _land_users(sandbox, defs, [_user(1, name="Changed"), _user(2), _user(4)])
-    original = DuckDBSession.write
+    original = DuckDBSession.stage
 
-    def failing_write(session, schema, table, data):
-        original(session, schema, table, data)  # the delete and insert happened...
+    def failing_stage(session, schema, table, landed):
+        original(session, schema, table, landed)  # the delete and insert happened...
         raise RuntimeError("disk full")  # ...then the write fails before commit
 
-    monkeypatch.setattr(DuckDBSession, "write", failing_write)
+    monkeypatch.setattr(DuckDBSession, "stage", failing_stage)
     result = materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat(), raise_on_error=False)
     assert not result.success
     assert "disk full" in str(
@@ -97,7 +97,7 @@ def test_a_failed_insert_on_rerun_leaves_the_previous_rows(sandbox, monkeypatch:
     )
     assert warehouse_rows(sandbox, "SELECT * FROM shop.users ORDER BY id") == before
 
-    monkeypatch.setattr(DuckDBSession, "write", original)
+    monkeypatch.setattr(DuckDBSession, "stage", original)
     assert materialize(defs, ["staging/shop/users"], partition_key=DAY.isoformat()).success
     assert warehouse_rows(sandbox, "SELECT id, name FROM shop.users ORDER BY id") == [
         (1, "Changed"),
@@ -138,3 +138,32 @@ def test_a_failed_key_check_blocks_the_mart_downstream_in_the_same_run(sandbox):
         for m in result.get_asset_materialization_events()
         if m.asset_key == dg.AssetKey(["marts", "shop", "order_lines"])
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "stream", "grown"),
+    [("shop", "users", "country"), ("jortt", "customers", "website")],  # DuckDB, Postgres
+)
+def test_a_day_landed_under_a_smaller_contract_stages_with_nulls_for_the_newer_fields(
+    sandbox, source: str, stream: str, grown: str
+):
+    from plumbing_dagster_tests.assets.helpers import postgres_rows
+
+    config = load_stream_configs(DEFAULT_DAG_DIR)[source][stream]
+    zone = sandbox.landing.zone()
+    folder = zone.day_folder(source, stream, DAY)
+    zone.fs.makedirs(zone.path(folder), exist_ok=True)
+    schema = landing_schema(config.fields)
+    older = schema.remove(schema.get_field_index(grown))  # the file predates the field
+    key = 7 if pa.types.is_integer(schema.field("id").type) else "7"
+    pq.write_table(pa.Table.from_pylist([{"id": key}], schema=older), zone.path(f"{folder}/old.0.parquet"))
+    zone.publish(source, stream, DAY, "old", [f"{folder}/old.0.parquet"], 1)
+
+    result = materialize(
+        definitions_for(sandbox), [f"staging/{source}/{stream}"], partition_key=DAY.isoformat()
+    )
+
+    assert result.success
+    sql = f"SELECT id, {grown} FROM {source}.{stream}"
+    rows = postgres_rows(sql) if config.warehouse == "postgres" else warehouse_rows(sandbox, sql)
+    assert [(str(i), value) for i, value in rows] == [("7", None)]

@@ -16,6 +16,7 @@ from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import load_environment
 from plumbing_dagster.sources.jortt import JorttWorld
 from plumbing_dagster.sources.registry import VENDORS
+from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_window
 from plumbing_dagster_tests.conftest import check_results, materialize
 from plumbing_dagster_tests.s3 import ACCESS_KEY, REGION, SECRET_KEY
@@ -94,6 +95,20 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
     # The re-run staged its own landing in the same run: the sensor has nothing left to do.
     requests, cursor = _tick(defs, "jortt_landing_sensor", instance, cursor)
     assert requests == []
+
+
+def test_duckdb_reads_the_landed_files_on_s3_itself(s3_postgres_env):
+    """DuckDB cannot load httpfs here: it reads S3 through the landing zone's fsspec filesystem."""
+    import duckdb
+
+    defs = build_definitions(s3_postgres_env)
+    result = materialize(defs, ["raw/shop/orders", "staging/shop/orders"], partition_key=DAY)
+    assert result.success
+    assert all(c.passed for c in check_results(result).values())
+    expected = ShopWorld().orders_updated_between(*day_window(DAY))
+    with duckdb.connect(s3_postgres_env.duckdb_path, read_only=True) as conn:
+        staged = conn.execute("SELECT id FROM shop.orders ORDER BY id").fetchall()
+    assert [row[0] for row in staged] == sorted(order["id"] for order in expected)
 
 
 def _columns(postgres_url: str):

@@ -17,11 +17,15 @@ import psycopg
 import pyarrow as pa
 import pytest
 
+from plumbing_dagster.config.models import FieldSpec, StreamConfig
+from plumbing_dagster.contract.arrow import landing_schema
 from plumbing_dagster.io_managers.postgres import WarehousePostgresIOManager
-from plumbing_dagster.io_managers.staged import StagedTable, empty_rejected, rejected_schema
+from plumbing_dagster.io_managers.staged import LandedDays
 from plumbing_dagster.tables import qualified, quote
 from plumbing_dagster.warehouses import postgres
+from plumbing_dagster.warehouses.landed import landed_in_memory
 from plumbing_dagster.warehouses.postgres import PostgresConnectionError, pg_connect_info_safe, query_arrow
+from plumbing_dagster.warehouses.postgres import staging as postgres_staging
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-10-01")
 RANGE_START = "dagster/asset_partition_range_start"
@@ -256,45 +260,43 @@ STAGED_METADATA = {
     "plumbing/cursor": "updated_at",
     "plumbing/current_view": "latest_per_key",
 }
+CUSTOMERS = StreamConfig(
+    stream="customers",
+    sync_mode="incremental",
+    destination_sync_mode="merge",
+    primary_key=[["id"]],
+    cursor_field=["updated_at"],
+    fields={
+        "id": FieldSpec(type="integer"),
+        "amount": FieldSpec(type="number"),
+        "updated_at": FieldSpec(type="string", format="date-time"),
+    },
+)
 
 
-def staged_rows(key: str, versions: dict[int, tuple[int | None, float]]) -> pa.Table:
-    """Rows of one partition: id -> (updated_at hour or None, amount)."""
-    return pa.table(
-        {
-            "id": pa.array(list(versions), pa.int64()),
-            "amount": pa.array([amount for _, amount in versions.values()], pa.float64()),
-            "updated_at": pa.array(
-                [None if hour is None else at(key, hour) for hour, _ in versions.values()],
-                pa.timestamp("us", tz="UTC"),
-            ),
-            "partition_date": pa.array([day(key)] * len(versions), pa.date32()),
-        }
+def landed(key: str, rows: Sequence[tuple[int | None, int | str | None, float]]) -> LandedDays:
+    """A landed day: (id, updated_at hour — or a text that is no timestamp — or None, amount)."""
+
+    def moment(hour: int | str | None) -> str | None:
+        return hour if not isinstance(hour, int) else at(key, hour).isoformat()
+
+    table = pa.Table.from_pylist(
+        [{"id": i, "amount": amount, "updated_at": moment(hour)} for i, hour, amount in rows],
+        schema=landing_schema(CUSTOMERS.fields),
     )
+    return LandedDays(landed=landed_in_memory(CUSTOMERS, day(key), table))
 
 
-def rejected(key: str, reasons: Sequence[str]) -> pa.Table:
-    return pa.table(
-        {
-            "partition_date": [day(key)] * len(reasons),
-            "_reject_reason": list(reasons),
-            "_record": [f'{{"n": {n}}}' for n in range(len(reasons))],
-        },
-        schema=rejected_schema(),
-    )
-
-
-def test_staged_table_writes_rejected_rows_and_the_current_view(pg_url: str, schema: str) -> None:
+@pytest.mark.parametrize("native_checks", [True, False], ids=["pg_input_is_valid", "pre-16 functions"])
+def test_landed_days_are_staged_with_rejected_rows_and_the_current_view(
+    pg_url: str, schema: str, monkeypatch: pytest.MonkeyPatch, native_checks: bool
+) -> None:
+    if not native_checks:  # as on a server before Postgres 16
+        monkeypatch.setattr(postgres_staging, "NATIVE_CHECKS_FROM", 10**9)
+    second = landed("2026-11-02", [(1, 12, 1.5), (3, 7, 2.0), (3, 8, 3.0), (4, None, 4.5), (None, 1, 9.5)])
     payloads = {
-        "2026-11-01": StagedTable(
-            rows=staged_rows("2026-11-01", {1: (10, 1.0), 2: (10, 2.0), 4: (9, 4.0)}),
-            rejected=rejected("2026-11-01", ["bad date"]),
-        ),
-        "2026-11-02": StagedTable(
-            rows=staged_rows("2026-11-02", {1: (12, 1.5), 3: (8, 3.0), 4: (None, 4.5)}),
-            rejected=rejected("2026-11-02", ["no id", "bad amount"]),
-            metadata={"plumbing/source_rows": 5},
-        ),
+        "2026-11-01": landed("2026-11-01", [(1, 10, 1.0), (2, 10, 2.0), (4, 9, 4.0), (5, "bad date", 5.5)]),
+        "2026-11-02": LandedDays(landed=second.landed, metadata={"plumbing/source_rows": 5}),
     }
     asset = partitioned_asset("customers", by_partition(payloads), STAGED_METADATA)
 
@@ -308,45 +310,42 @@ def test_staged_table_writes_rejected_rows_and_the_current_view(pg_url: str, sch
     assert current == [
         (1, 1.5, day("2026-11-02")),
         (2, 2.0, day("2026-11-01")),
-        (3, 3.0, day("2026-11-02")),
+        (3, 3.0, day("2026-11-02")),  # the newer of the day's two versions
         (4, 4.0, day("2026-11-01")),  # a NULL cursor never beats a known one
     ]
     rejected_table = qualified(schema, "customers__rejected")
     rejected_rows = fetch(
         pg_url,
-        f"SELECT partition_date, _reject_reason FROM {rejected_table} "
+        f"SELECT partition_date, _reject_reason, _record::jsonb ->> 'amount' FROM {rejected_table} "
         "ORDER BY partition_date, _reject_reason",
     )
     assert rejected_rows == [
-        (day("2026-11-01"), "bad date"),
-        (day("2026-11-02"), "bad amount"),
-        (day("2026-11-02"), "no id"),
+        (day("2026-11-01"), "field updated_at: bad date is not timestamp with time zone", "5.5"),
+        (day("2026-11-02"), "missing primary key id", "9.5"),
     ]
     [materialization] = result.asset_materializations_for_node("customers")
     assert materialization.metadata["dagster/row_count"].value == 3
-    assert materialization.metadata["plumbing/rejected_count"].value == 2
+    assert materialization.metadata["plumbing/rejected_count"].value == 1
+    assert materialization.metadata["plumbing/duplicates_dropped"].value == 1
     assert materialization.metadata["plumbing/source_rows"].value == 5
     assert "dagster/column_schema" in materialization.metadata
 
-    payloads["2026-11-02"] = StagedTable(
-        rows=staged_rows("2026-11-02", {1: (12, 1.5)}), rejected=empty_rejected()
-    )
+    payloads["2026-11-02"] = landed("2026-11-02", [(1, 12, 1.5)])
     materialize([asset], pg_url, schema, "2026-11-02")
     rejected_rows = fetch(pg_url, f"SELECT partition_date, _reject_reason FROM {rejected_table}")
-    assert rejected_rows == [(day("2026-11-01"), "bad date")]
+    assert rejected_rows == [rejected_rows[0]] and rejected_rows[0][0] == day("2026-11-01")
 
 
 def test_current_view_is_rebuilt_when_its_columns_change(pg_url: str, schema: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {quote(schema)}")
-        conn.execute(f"CREATE VIEW {qualified(schema, 'snapshot__current')} AS SELECT 1 AS x")
-    versions = {"2026-11-01": {1: (1, 1.0), 2: (1, 2.0)}, "2026-11-02": {2: (2, 20.0)}}
+        conn.execute(f"CREATE VIEW {qualified(schema, 'customers__current')} AS SELECT 1 AS x")
     payloads = {
-        key: StagedTable(rows=staged_rows(key, rows), rejected=empty_rejected())
-        for key, rows in versions.items()
+        "2026-11-01": landed("2026-11-01", [(1, 1, 1.0), (2, 1, 2.0)]),
+        "2026-11-02": landed("2026-11-02", [(2, 2, 20.0)]),
     }
     asset = partitioned_asset(
-        "snapshot",
+        "customers",
         by_partition(payloads),
         {"plumbing/primary_key": ["id"], "plumbing/current_view": "latest_partition"},
     )
@@ -354,11 +353,11 @@ def test_current_view_is_rebuilt_when_its_columns_change(pg_url: str, schema: st
     materialize([asset], pg_url, schema, "2026-11-01")
     materialize([asset], pg_url, schema, "2026-11-02")
 
-    current = fetch(pg_url, f"SELECT id, amount FROM {qualified(schema, 'snapshot__current')}")
+    current = fetch(pg_url, f"SELECT id, amount FROM {qualified(schema, 'customers__current')}")
     assert current == [(2, 20.0)]
 
 
-def test_inputs_load_the_partition_slice_as_arrow_pandas_or_staged(pg_url: str, schema: str) -> None:
+def test_inputs_load_the_partition_slice_as_arrow_or_pandas(pg_url: str, schema: str) -> None:
     payloads = {"2026-11-01": orders("2026-11-01", [1, 2]), "2026-11-02": orders("2026-11-02", [3])}
     upstream = partitioned_asset("orders", by_partition(payloads))
     loaded: dict[str, Any] = {}
@@ -371,19 +370,14 @@ def test_inputs_load_the_partition_slice_as_arrow_pandas_or_staged(pg_url: str, 
     def as_pandas(orders: pd.DataFrame) -> None:
         loaded["pandas"] = orders
 
-    @dg.asset(partitions_def=DAILY)
-    def as_staged(orders: StagedTable) -> None:
-        loaded["staged"] = orders
-
     materialize([upstream], pg_url, schema, "2026-11-01")
-    materialize([upstream, as_arrow, as_pandas, as_staged], pg_url, schema, "2026-11-02")
+    materialize([upstream, as_arrow, as_pandas], pg_url, schema, "2026-11-02")
 
     assert isinstance(loaded["arrow"], pa.Table)
     assert loaded["arrow"].column("id").to_pylist() == [3]
     assert loaded["arrow"].column("updated_at").to_pylist() == [at("2026-11-02", 3)]
     assert isinstance(loaded["pandas"], pd.DataFrame)
     assert loaded["pandas"]["customer"].tolist() == ["c3"]
-    assert loaded["staged"].rows.column("id").to_pylist() == [3]
 
 
 def test_pandas_dataframes_and_other_arrow_types_are_written(pg_url: str, schema: str) -> None:

@@ -8,6 +8,7 @@
   runs would otherwise race on CREATE TABLE / ALTER TABLE / DELETE. `lock_timeout_seconds` bounds
   the wait for that lock and every other lock of the transaction.
 - Rows go in by COPY (see `copy.py`); nested (list/struct/map) columns are stored as jsonb.
+- Staging streams landed days into a temporary table and types them in SQL (`staging.py`).
 - Reads go through ADBC (binary COPY to Arrow). Sessions run in UTC, as DuckDB's do.
 - The URL never reaches logs, metadata or errors: messages name `host:port/db` only.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -24,6 +26,8 @@ import pyarrow as pa
 
 from plumbing_dagster.tables import qualified, quote
 from plumbing_dagster.warehouses.base import Warehouse, WarehouseSession
+from plumbing_dagster.warehouses.landed import DayCounts, LandedRows
+from plumbing_dagster.warehouses.postgres import staging
 from plumbing_dagster.warehouses.postgres.connection import (
     PostgresConnectionError,
     PostgresLockTimeout,
@@ -109,6 +113,9 @@ class PostgresWriteSession(WarehouseSession):
             self.pg.execute(f"DROP VIEW IF EXISTS {name}")
             self.pg.execute(f"CREATE VIEW {name} AS {body}")
 
+    def stage(self, schema: str, table: str, landed: LandedRows) -> dict[date, DayCounts]:
+        return staging.stage(self, schema, table, landed)
+
 
 class PostgresReadSession(WarehouseSession):
     """Reads through ADBC: Arrow straight from the server's binary COPY."""
@@ -139,6 +146,9 @@ class PostgresReadSession(WarehouseSession):
         raise PermissionError("a read session does not write")
 
     def replace_view(self, schema: str, view: str, body: str) -> None:
+        raise PermissionError("a read session does not write")
+
+    def stage(self, schema: str, table: str, landed: LandedRows) -> dict[date, DayCounts]:
         raise PermissionError("a read session does not write")
 
 
