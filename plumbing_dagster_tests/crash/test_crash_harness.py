@@ -13,7 +13,8 @@ the clean-up, inside and around the warehouse transactions. After each kill:
 
 `--crash-points N` (default 10) and `--crash-seed S` pick the points: round robin over the phases
 (landing, publishing, warehouse), each phase's reachable points in a seeded order; with N at least
-the number of reachable points (26), every point is tried.
+the number of reachable points (28: the trace of an uninterrupted run lists them), every point
+is tried.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Points, in the order a run of raw + staging passes them:
 - `publish.cleanup`      about to delete replaced files
 - `warehouse.<w>.begin`  a write transaction is open (`w`: duckdb, postgres)
 - `warehouse.<w>.delete` the day's rows are deleted, inside the transaction
-- `warehouse.<w>.write`  new rows are inserted, inside the transaction
+- `warehouse.<w>.write`  new rows are inserted, inside the transaction (marts, key snapshots)
+- `warehouse.<w>.stage`  the landed days are staged (cast, rejects, dedupe, insert), inside it
 - `warehouse.<w>.commit` the transaction's work is done; commit is next
 - `warehouse.<w>.committed`
 """
@@ -104,7 +105,7 @@ def _wrap_landing() -> None:
 
 
 def _watch_session(session: Any, name: str) -> None:
-    execute, write = session.execute, session.write
+    execute, write, stage = session.execute, session.write, session.stage
 
     def watched_execute(statement: str) -> None:
         execute(statement)
@@ -115,7 +116,12 @@ def _watch_session(session: Any, name: str) -> None:
         write(*args, **kwargs)
         reached(f"warehouse.{name}.write")
 
-    session.execute, session.write = watched_execute, watched_write
+    def watched_stage(*args: Any, **kwargs: Any) -> Any:
+        counts = stage(*args, **kwargs)
+        reached(f"warehouse.{name}.stage")
+        return counts
+
+    session.execute, session.write, session.stage = watched_execute, watched_write, watched_stage
 
 
 def _wrap_warehouses() -> None:
