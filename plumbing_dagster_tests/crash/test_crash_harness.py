@@ -1,5 +1,6 @@
 """The crash harness: a day of raw + staging (shop orders into DuckDB, Jortt customers into
-Postgres) is run in a real `dagster asset materialize` process that kills itself (SIGKILL) at a
+Postgres), landing on a local folder and on the S3 server, is run in a real `dagster asset
+materialize` process that kills itself (SIGKILL) at a
 named point — while extracting, after dlt wrote the files, around the manifest swap, the log and
 the clean-up, inside and around the warehouse transactions. After each kill:
 
@@ -34,6 +35,7 @@ import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.landing import LandingZone
+from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.runs.workers import worker_alive
 from plumbing_dagster_tests.crash.faults import KILL, TRACE, Target, read_trace
 from plumbing_dagster_tests.crash.runner import Sandbox, materialize_args
@@ -65,7 +67,9 @@ def crash_targets(reachable: list[Target], count: int, seed: int) -> list[Target
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, postgres_database: str) -> Iterator[Sandbox]:
+def sandbox(
+    tmp_path: Path, postgres_database: str, landing_backend: tuple[dict[str, str], LandingZoneResource]
+) -> Iterator[Sandbox]:
     dag = tmp_path / "dag"
     shutil.copytree(DEFAULT_DAG_DIR / "sources", dag / "sources")
     for source, stream, *_ in STREAMS:
@@ -80,19 +84,22 @@ def sandbox(tmp_path: Path, postgres_database: str) -> Iterator[Sandbox]:
             "PLUMBING_POSTGRES_URL": postgres_database,
             "PLUMBING_DAG_DIR": str(dag),
             NOW: "2026-11-10T00:00:00+00:00",
+            **landing_backend[0],
         },
     )
 
 
-def landed(sandbox: Sandbox, source: str, stream: str, key: str) -> Keys:
+def landed(zone: LandingZone, source: str, stream: str, key: str) -> Keys:
     """The day's keys as its manifest says, after checking the landing is complete."""
-    zone = LandingZone(str(sandbox.data / "landing"))
+    zone.fs.invalidate_cache()  # s3fs caches listings and existence per instance
     manifest = zone.current_manifest(source, stream, DAY)
     assert manifest is not None, f"{source}/{stream}: no manifest"
-    missing = [f for f in manifest.files if not Path(zone.path(f)).exists()]
+    missing = [f for f in manifest.files if not zone.fs.exists(zone.path(f))]
     assert not missing, f"{source}/{stream}: the manifest names missing files {missing}"
     keys = [
-        k for f in manifest.files for k in pq.read_table(zone.path(f), columns=[key]).column(key).to_pylist()
+        k
+        for f in manifest.files
+        for k in pq.read_table(zone.path(f), columns=[key], filesystem=zone.fs).column(key).to_pylist()
     ]
     assert len(keys) == manifest.rows == len(set(keys)), f"{source}/{stream}: rows do not add up"
     return Keys(keys)
@@ -130,16 +137,20 @@ def nothing_stuck(sandbox: Sandbox) -> None:
 
 
 def test_kills_at_any_point_leave_a_whole_day_and_the_next_run_succeeds(
-    sandbox: Sandbox, tmp_path: Path, request: pytest.FixtureRequest
+    sandbox: Sandbox,
+    landing_backend: tuple[dict[str, str], LandingZoneResource],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
+    zone = landing_backend[1].zone()
     assert run(sandbox, None) == 0
-    full = {(source, stream): landed(sandbox, source, stream, key) for source, stream, _, key in STREAMS}
+    full = {(source, stream): landed(zone, source, stream, key) for source, stream, _, key in STREAMS}
 
     def expected(generation: int) -> dict[tuple[str, str], Keys]:
         return {name: Keys(keys_of_generation(set(keys), generation)) for name, keys in full.items()}
 
     def state() -> tuple[dict[tuple[str, str], Keys], dict[tuple[str, str], Keys]]:
-        landings = {(s, t): landed(sandbox, s, t, k) for s, t, _, k in STREAMS}
+        landings = {(s, t): landed(zone, s, t, k) for s, t, _, k in STREAMS}
         tables = {(s, t): staged(sandbox, s, t, w, k) for s, t, w, k in STREAMS}
         return landings, tables
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 
 from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.resources import LandingZoneResource
@@ -21,34 +20,9 @@ from plumbing_dagster_tests.crash.faults import HOLD, TRACE, read_trace
 from plumbing_dagster_tests.crash.runner import Sandbox, materialize_args
 from plumbing_dagster_tests.crash.worker import GENERATION, NOW, keys_of_generation
 
-# The S3 fixtures, imported rather than registered in conftest.py.
-from plumbing_dagster_tests.s3 import (  # noqa: F401
-    ACCESS_KEY,
-    REGION,
-    SECRET_KEY,
-    landing_on_bucket,
-    moto_endpoint,
-    s3_bucket,
-)
-
 DAY = date(2026, 11, 1)
 LAND = materialize_args(["raw/shop/orders"], f"{DAY}")
 STAGE = materialize_args(["staging/shop/orders"], f"{DAY}")
-
-
-@pytest.fixture(params=["local", "s3"])
-def landing_env(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, str], LandingZoneResource]:
-    if request.param == "local":
-        return {}, LandingZoneResource(url=str(tmp_path / "data" / "landing"))
-    endpoint, bucket = request.getfixturevalue("moto_endpoint"), request.getfixturevalue("s3_bucket")
-    env = {
-        "PLUMBING_LANDING_URL": f"s3://{bucket}/raw",
-        "S3_ENDPOINT": endpoint,
-        "S3_REGION": REGION,
-        "S3_ACCESS_KEY_ID": ACCESS_KEY,
-        "S3_SECRET_ACCESS_KEY": SECRET_KEY,
-    }
-    return env, landing_on_bucket(endpoint, bucket)
 
 
 def day(zone: LandingZone) -> tuple[list[str], list[int]]:
@@ -64,9 +38,9 @@ def folder(zone: LandingZone) -> list[str]:
 
 
 def test_two_runs_landing_one_day_at_once_leave_one_whole_landing(
-    tmp_path: Path, postgres_database: str, landing_env: tuple[dict[str, str], LandingZoneResource]
+    tmp_path: Path, postgres_database: str, landing_backend: tuple[dict[str, str], LandingZoneResource]
 ) -> None:
-    env, landing = landing_env
+    env, landing = landing_backend
     env = {"PLUMBING_POSTGRES_URL": postgres_database, NOW: "2026-11-10T00:00:00+00:00", **env}
     sandbox = Sandbox(tmp_path, env)
     with sandbox.instance() as instance:
