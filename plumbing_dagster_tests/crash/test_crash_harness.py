@@ -14,7 +14,7 @@ the clean-up, inside and around the warehouse transactions. After each kill:
 
 `--crash-points N` (default 10) and `--crash-seed S` pick the points: round robin over the phases
 (landing, publishing, warehouse), each phase's reachable points in a seeded order; with N at least
-the number of reachable points (28: the trace of an uninterrupted run lists them), every point
+the number of reachable points (24: the trace of an uninterrupted run lists them), every point
 is tried.
 """
 
