@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -133,13 +133,14 @@ def _encode_csv(batch: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Buffer]:
-    """CSV chunks in order. Encoded inline: the server parses a chunk while the next one is
-    encoded, and extra encoder threads measured slower (they compete with the backend for CPU)."""
-    for batch in batches:
-        table = pa.Table.from_batches([batch])
+def _csv_chunks(parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]]) -> Iterator[tuple[str, pa.Buffer]]:
+    """CSV chunks in order, each with the target of its rows. Encoded inline: the server parses a
+    chunk while the next one is encoded, and extra encoder threads measured slower (they compete
+    with the backend for CPU)."""
+    for target, rows in parts:
+        table = rows if isinstance(rows, pa.Table) else pa.Table.from_batches([rows])
         for start in range(0, table.num_rows, COPY_CHUNK_ROWS):
-            yield _encode_csv(_copyable(table.slice(start, COPY_CHUNK_ROWS)))
+            yield target, _encode_csv(_copyable(table.slice(start, COPY_CHUNK_ROWS)))
 
 
 def copy_batches(
@@ -150,21 +151,39 @@ def copy_batches(
     freeze: bool = False,
 ) -> None:
     """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL).
+    `freeze` (a table created in this transaction) writes the rows frozen, so that the first
+    scan need not set their hint bits."""
+    copy_routed(pg, {target: columns}, ((target, batch) for batch in batches), freeze)
+
+
+def copy_routed(
+    pg: psycopg.Connection,
+    columns: Mapping[str, Sequence[str]],
+    parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]],
+    freeze: bool = False,
+) -> None:
+    """COPY a stream of (target, rows) parts, each part's rows into its table `target` (SQL)
+    by the column names `columns[target]`: one COPY statement per run of parts with the same
+    target, so that one stream can feed several tables in order.
 
     The next chunks are read and encoded in a thread while this one is sent (at most
     `AHEAD` chunks wait): encoded inline, the encoder waited for the server to take each chunk
-    and server and client took turns. `freeze` (a table created in this transaction) writes the
-    rows frozen, so that the first scan need not set their hint bits.
+    and server and client took turns.
     """
     options = "FORMAT CSV, FREEZE" if freeze else "FORMAT CSV"
-    statement = f"COPY {target} ({key_list(columns)}) FROM STDIN ({options})"
-    with pg.cursor() as cursor, cursor.copy(statement) as copy, _ahead(_csv_chunks(batches)) as chunks:
-        for chunk in chunks:
+    with pg.cursor() as cursor, _ahead(_csv_chunks(parts)) as chunks, ExitStack() as copying:
+        current = None
+        for target, chunk in chunks:
+            if target != current:
+                copying.close()  # ends the previous statement's COPY
+                statement = f"COPY {target} ({key_list(list(columns[target]))}) FROM STDIN ({options})"
+                copy = copying.enter_context(cursor.copy(statement))
+                current = target
             copy.write(memoryview(chunk))
 
 
 @contextmanager
-def _ahead(items: Iterator[pa.Buffer]) -> Iterator[Iterator[pa.Buffer]]:
+def _ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
     """`items` produced by a thread, at most AHEAD of the consumer; errors reach the consumer,
     and a consumer that stops early stops the thread."""
     ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
@@ -185,7 +204,7 @@ def _ahead(items: Iterator[pa.Buffer]) -> Iterator[Iterator[pa.Buffer]]:
         except BaseException as error:  # handed over to the consumer
             ready.put(("error", error))
 
-    def consume() -> Iterator[pa.Buffer]:
+    def consume() -> Iterator[Any]:
         while True:
             kind, value = ready.get()
             if kind == "end":

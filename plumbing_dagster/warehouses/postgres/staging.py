@@ -20,6 +20,7 @@ produces; see the README for the figures and where the time goes.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -42,10 +43,13 @@ from plumbing_dagster.tables import (
 )
 from plumbing_dagster.warehouses.landed import FILE_COLUMN, ROW_COLUMN, DayCounts, LandedRows
 from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_type
+from plumbing_dagster.warehouses.postgres.direct import NotDirect, stage_direct
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
 if TYPE_CHECKING:
     from plumbing_dagster.warehouses.postgres import PostgresWriteSession
+
+logger = logging.getLogger(__name__)
 
 LANDED = "_plumbing_landed"
 LOSERS = "_plumbing_losers"
@@ -126,13 +130,29 @@ def stage(
     sql = StagingSql(landed.config, PostgresDialect(native_checks), landed.landed_at)
     session.ensure_columns(schema, table, sql.column_types({}))
     session.ensure_columns(schema, table + "__rejected", REJECTED_COLUMNS)
-    if not native_checks:
-        _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
-
     pg.execute(
         "SELECT set_config('temp_buffers', %s, true), set_config('work_mem', %s, true)",
         [TEMP_BUFFERS, WORK_MEM],
     )
+    try:
+        with pg.transaction():  # a savepoint: on an error, whatever the direct path wrote goes
+            return stage_direct(pg, sql, schema, table, landed)
+    except NotDirect as reason:
+        logger.info("%s.%s is staged in SQL: %s", schema, table, reason)
+        guarded = False
+    except psycopg.DataError as error:  # SQLSTATE class 22: a value that does not parse as its type
+        logger.info("%s.%s is staged in SQL, a value does not parse: %s", schema, table, error)
+        guarded = True
+    if not native_checks:
+        _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
+    return _stage_in_sql(pg, sql, schema, table, landed, guarded)
+
+
+def _stage_in_sql(
+    pg: psycopg.Connection, sql: StagingSql, schema: str, table: str, landed: LandedRows, guarded: bool
+) -> dict[date, DayCounts]:
+    """The landed rows into LANDED, typed and inserted in SQL; `guarded`: a value is known not to
+    parse, so the casts are guarded from the start."""
     columns = {
         f.name: "text" if is_nested_type(f.type) else postgres_type(f.type) for f in landed.staging_schema()
     }
@@ -146,11 +166,14 @@ def stage(
     seen = Seen(sql.keys)
     copy_batches(pg, LANDED, list(columns), seen.count(landed.batches()), freeze=True)
 
-    try:
-        with pg.transaction():  # a savepoint: a value that does not parse undoes only this
-            older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=False)
-    except psycopg.DataError:  # SQLSTATE class 22: a value that does not parse as its type
+    if guarded:
         older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=True)
+    else:
+        try:
+            with pg.transaction():  # a savepoint: a value that does not parse undoes only this
+                older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=False)
+        except psycopg.DataError:
+            older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=True)
     pg.execute(f"DROP TABLE {LANDED}")
     return {
         day: DayCounts(
