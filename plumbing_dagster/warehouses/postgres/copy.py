@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -133,14 +134,34 @@ def _encode_csv(batch: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _csv_chunks(parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]]) -> Iterator[tuple[str, pa.Buffer]]:
-    """CSV chunks in order, each with the target of its rows. Encoded inline: the server parses a
-    chunk while the next one is encoded, and extra encoder threads measured slower (they compete
-    with the backend for CPU)."""
+@dataclass(frozen=True)
+class CopyFormat:
+    """How COPY data is written: the statement's options, what opens and closes the data, and
+    the encoding of some rows for a target (the target's columns, in COPY's order)."""
+
+    options: str
+    encode: Callable[[str, pa.Table], pa.Buffer]
+    header: bytes = b""
+    trailer: bytes = b""
+
+
+def _csv(_: str, rows: pa.Table) -> pa.Buffer:
+    return _encode_csv(_copyable(rows))
+
+
+CSV = CopyFormat("FORMAT CSV", _csv)
+
+
+def _chunks(
+    parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]], form: CopyFormat
+) -> Iterator[tuple[str, pa.Buffer]]:
+    """Encoded chunks in order, each with the target of its rows. Encoded inline: the server
+    parses a chunk while the next one is encoded, and extra encoder threads measured slower
+    (they compete with the backend for CPU)."""
     for target, rows in parts:
         table = rows if isinstance(rows, pa.Table) else pa.Table.from_batches([rows])
         for start in range(0, table.num_rows, COPY_CHUNK_ROWS):
-            yield target, _encode_csv(_copyable(table.slice(start, COPY_CHUNK_ROWS)))
+            yield target, form.encode(target, table.slice(start, COPY_CHUNK_ROWS))
 
 
 def copy_batches(
@@ -150,16 +171,17 @@ def copy_batches(
     batches: Iterable[pa.RecordBatch],
     freeze: bool = False,
 ) -> None:
-    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL).
-    `freeze` (a table created in this transaction) writes the rows frozen, so that the first
-    scan need not set their hint bits."""
-    copy_routed(pg, {target: columns}, ((target, batch) for batch in batches), freeze)
+    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL)
+    as CSV. `freeze` (a table created in this transaction) writes the rows frozen, so that the
+    first scan need not set their hint bits."""
+    copy_routed(pg, {target: columns}, ((target, batch) for batch in batches), freeze=freeze)
 
 
 def copy_routed(
     pg: psycopg.Connection,
     columns: Mapping[str, Sequence[str]],
     parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]],
+    form: CopyFormat = CSV,
     freeze: bool = False,
 ) -> None:
     """COPY a stream of (target, rows) parts, each part's rows into its table `target` (SQL)
@@ -170,16 +192,22 @@ def copy_routed(
     `AHEAD` chunks wait): encoded inline, the encoder waited for the server to take each chunk
     and server and client took turns.
     """
-    options = "FORMAT CSV, FREEZE" if freeze else "FORMAT CSV"
-    with pg.cursor() as cursor, _ahead(_csv_chunks(parts)) as chunks, ExitStack() as copying:
-        current = None
+    options = f"{form.options}, FREEZE" if freeze else form.options
+    with pg.cursor() as cursor, _ahead(_chunks(parts, form)) as chunks, ExitStack() as copying:
+        current, copy = None, None
         for target, chunk in chunks:
             if target != current:
+                if copy is not None and form.trailer:
+                    copy.write(form.trailer)
                 copying.close()  # ends the previous statement's COPY
                 statement = f"COPY {target} ({key_list(list(columns[target]))}) FROM STDIN ({options})"
                 copy = copying.enter_context(cursor.copy(statement))
+                if form.header:
+                    copy.write(form.header)
                 current = target
             copy.write(memoryview(chunk))
+        if copy is not None and form.trailer:
+            copy.write(form.trailer)
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from plumbing_dagster.tables import (
 from plumbing_dagster.warehouses.landed import FILE_COLUMN, ROW_COLUMN, DayCounts, LandedRows
 from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_type
 from plumbing_dagster.warehouses.postgres.direct import NotDirect, stage_direct
+from plumbing_dagster.warehouses.postgres.text_values import NotEncodable
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def stage(
     try:
         with pg.transaction():  # a savepoint: on an error, whatever the direct path wrote goes
             return stage_direct(pg, sql, schema, table, landed)
-    except NotDirect as reason:
+    except (NotDirect, NotEncodable) as reason:
         logger.info("%s.%s is staged in SQL: %s", schema, table, reason)
         guarded = False
     except psycopg.DataError as error:  # SQLSTATE class 22: a value that does not parse as its type
