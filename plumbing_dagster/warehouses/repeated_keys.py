@@ -51,12 +51,21 @@ class RepeatedKeys:
         if len(columns) == 1 and pa.types.is_integer(columns[0].type):
             values = columns[0].cast(pa.int64()).to_numpy().view(np.uint64)
         else:  # text or composite keys: Python's hash of the values, stable within this process
-            rows = zip(*(column.to_pylist() for column in columns), strict=True)
+            rows = zip(*(_hashable(column) for column in columns), strict=True)
             values = np.fromiter(map(hash, rows), np.int64, batch.num_rows).view(np.uint64)
         mixed = values ^ (day * _GOLDEN)
         mixed = (mixed ^ (mixed >> np.uint64(30))) * _MIX_1
         mixed = (mixed ^ (mixed >> np.uint64(27))) * _MIX_2
         return (mixed ^ (mixed >> np.uint64(31))) >> self.shift
+
+
+def _hashable(column: pa.Array) -> list:
+    """The values as Python hashes them alike where the warehouse groups them together: every
+    NaN (Python hashes each NaN object apart; SQL groups NaNs as one value)."""
+    values = column.to_pylist()
+    if pa.types.is_floating(column.type):
+        return ["NaN" if value != value else value for value in values]
+    return values
 
 
 def _marked(bits: np.ndarray, slots: np.ndarray) -> np.ndarray:

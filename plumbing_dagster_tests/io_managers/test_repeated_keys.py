@@ -53,3 +53,15 @@ def test_the_same_key_on_two_days_is_not_repeated() -> None:
     part = batches([(1,), (1,)], [date(2026, 11, 1), date(2026, 11, 2)], ["id"], 10)[0]
     finder.observe(part)
     assert finder.candidates(part).tolist() == [False, False]
+
+
+def test_not_a_number_is_one_key_as_sql_groups_it() -> None:
+    finder = RepeatedKeys(["score"])
+    part = pa.RecordBatch.from_pydict(
+        {
+            PARTITION_COLUMN: pa.array([date(2026, 11, 1)] * 3, pa.date32()),
+            "score": [float("nan"), 1.5, float("nan")],
+        }
+    )
+    finder.observe(part)
+    assert finder.candidates(part).tolist()[::2] == [True, True]

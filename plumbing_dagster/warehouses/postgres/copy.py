@@ -7,7 +7,8 @@ JSON text (`json_text.py`) into jsonb columns.
 Measured here for 1M rows x 8 columns: 0.9-1.1x the time of `psql \\copy`
 (`plumbing_dagster_tests/benchmarks/postgres_load.py`). ADBC `adbc_ingest` is about as fast but runs
 on its own connection, outside the transaction that deleted the slice; INSERT ... VALUES and
-pandas.to_sql are 40-160x slower.
+pandas.to_sql are 40-160x slower. One stream of rows may feed several tables in turn
+(`copy_routed`), and in another format (`CopyFormat`: staging's binary one, `binary_copy.py`).
 """
 
 from __future__ import annotations

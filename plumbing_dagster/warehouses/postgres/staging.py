@@ -1,19 +1,27 @@
 """Staging in Postgres, inside the write transaction that replaces the days.
 
-The landed rows are streamed — record batches of a row group at most, never a whole day in
-memory — by COPY (FREEZE) into a temporary table that holds them as landed: text for
-date-times and decimals, JSON text for nested fields. The rest is SQL in the same transaction:
+The landed rows are streamed — record batches, never a whole day in memory — into the server,
+and staged on one of two paths, in the same transaction:
 
-1. Optimistically, as nearly every day comes: values are cast plainly, parsing each once.
-   Versions are ranked only for the keys landed more than once that day (`StagingSql.losers`);
-   every other row without a missing key or a recorded violation is cast and inserted by name.
-2. When a value does not parse, that fails a statement inside a savepoint, which is rolled back,
-   and the same statements run guarded: a value is cast only where `pg_input_is_valid` says it
-   parses (Postgres 16+; before, a temporary function that traps the cast's error), and rows
-   with one that does not go aside with the reason. Both ways give the same rows.
-3. Records put aside go into `<table>__rejected` as landed (JSON text). When the stream showed
-   no missing key and no violation and every value parsed, there are none, and no scan looks.
+1. Directly, as nearly every day comes (`direct.py`), inside a savepoint: the rows are COPYed
+   in binary straight into `<table>`, the versions of keys that may be landed more than once
+   that day into a temporary table, where they are ranked and the newest of each inserted. It
+   declines (before or while writing) when a record is to be put aside — a missing key or a
+   recorded violation — or when it cannot give exactly what the casts below give; and a value
+   the server refuses fails its COPY. Then the savepoint is rolled back and:
+2. In SQL: the rows are COPYed (CSV, FREEZE) into a temporary table that holds them as landed —
+   text for date-times and decimals, JSON text for nested fields — and typed from there.
+   Optimistically, values are cast plainly, parsing each once; versions are ranked only for the
+   keys landed more than once that day (`StagingSql.losers`), and every other row without a
+   missing key or a recorded violation is cast and inserted by name. When a value does not
+   parse (or the direct path found one that does not), the same statements run guarded: a value
+   is cast only where `pg_input_is_valid` says it parses (Postgres 16+; before, a temporary
+   function that traps the cast's error), and rows with one that does not go aside with the
+   reason. Records put aside go into `<table>__rejected` as landed (JSON text); when the stream
+   showed no missing key and no violation and every value parsed, there are none, and no scan
+   looks.
 
+Both paths give the same rows and counts (`test_postgres_staging_paths.py`).
 `benchmarks/staging.py --warehouse postgres` measures this against `psql \\copy` of the rows it
 produces; see the README for the figures and where the time goes.
 """
