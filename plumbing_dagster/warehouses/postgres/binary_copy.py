@@ -29,7 +29,6 @@ from plumbing_dagster.warehouses.postgres.text_values import POSTGRES_EPOCH_DAYS
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 TRAILER = b"\xff\xff"
-_EMPTY = pa.scalar(b"", pa.binary())
 _NULL_LENGTH = -1
 _POSTGRES_EPOCH_MICROS = POSTGRES_EPOCH_DAYS * 86_400 * 1_000_000
 # A numeric as 11 base-10000 digits, weight 7, scale 9 (see `text_values.decimal_digits`).
@@ -56,8 +55,7 @@ def encoder(postgres_type: str, arrow_type: pa.DataType, zone_less_utc: bool) ->
     if text and kind == "numeric":
         return _numeric
     if pa.types.is_integer(arrow_type) and kind in _INTEGERS:
-        width = _INTEGERS[kind]
-        return lambda values: _fixed(_filled(values.cast(pa.int64())).astype(width), values)
+        return lambda values: _fixed(_integers(values, np.dtype(_INTEGERS[kind])), values)
     if pa.types.is_floating(arrow_type) and kind in _FLOATS:
         width = _FLOATS[kind]
         return lambda values: _fixed(_filled(values.cast(pa.float64())).astype(width), values)
@@ -81,7 +79,7 @@ def encode_rows(rows: pa.Table, encoders: Sequence[Encoder]) -> pa.Buffer:
     parts: Parts = [pa.scalar(np.array([len(encoders)], ">i2").tobytes(), pa.binary())]
     for column, encode in zip(rows.columns, encoders, strict=True):
         parts += encode(column.combine_chunks())
-    laid_out = pc.binary_join_element_wise(*parts, _EMPTY)
+    laid_out = pc.binary_join_element_wise(*parts, _empty())
     _, offsets, data = laid_out.buffers()
     bounds = np.frombuffer(offsets, np.int32, len(laid_out) + 1, laid_out.offset * 4)
     return data[int(bounds[0]) : int(bounds[-1])] if data is not None else pa.py_buffer(b"")
@@ -128,8 +126,16 @@ def _varying(values: pa.Array, version: bytes = b"") -> Parts:
         return [_binary_of_be32(lengths), *([pa.scalar(version, pa.binary())] if version else []), text]
     valid = values.is_valid()
     lengths = np.where(valid.to_numpy(zero_copy_only=False), lengths, _NULL_LENGTH)
-    versions = [pc.if_else(valid, pa.scalar(version, pa.binary()), _EMPTY)] if version else []
-    return [_binary_of_be32(lengths), *versions, pc.fill_null(text, _EMPTY)]
+    versions = [pc.if_else(valid, pa.scalar(version, pa.binary()), _empty())] if version else []
+    return [_binary_of_be32(lengths), *versions, pc.fill_null(text, _empty())]
+
+
+def _integers(values: pa.Array, width: np.dtype) -> np.ndarray:
+    numbers = _filled(values.cast(pa.int64()))
+    bounds = np.iinfo(width.newbyteorder("="))
+    if len(numbers) and (numbers.min() < bounds.min or numbers.max() > bounds.max):
+        raise NotEncodable(f"an integer out of the range of {width}")  # left to the server to refuse
+    return numbers.astype(width)
 
 
 def _numeric(values: pa.Array) -> Parts:
@@ -147,6 +153,12 @@ def _numeric(values: pa.Array) -> Parts:
 def _instants(values: pa.Array) -> Parts:
     micros = _filled(values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()))
     return _fixed((micros - _POSTGRES_EPOCH_MICROS).astype(">i8"), values)
+
+
+def _empty() -> pa.Scalar:
+    # Made when used: pyarrow imports pandas for its first scalar from a Python value, and a
+    # code location that never stages into Postgres should not pay for that when it loads.
+    return pa.scalar(b"", pa.binary())
 
 
 def _be32_scalar(value: int) -> pa.Scalar:
