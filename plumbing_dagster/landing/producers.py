@@ -48,24 +48,34 @@ class Producer(ABC):
 
     @abstractmethod
     def iter_batches(
-        self, zone: LandingZone, url: str, config: StreamConfig, rows: int
+        self,
+        zone: LandingZone,
+        url: str,
+        config: StreamConfig,
+        rows: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """One file (a path or URL of the zone's filesystem) as record batches of at most `rows`
         rows, shaped like our own landed files; with `stamps_extraction`, plus the extraction
-        moment as `_plumbing_landed_at`."""
+        moment as `_plumbing_landed_at`. With `columns`, at most those columns (a file of an
+        older contract may lack some)."""
 
     @abstractmethod
     def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:
         """What a landing sensor lists to notice new files of these streams."""
 
 
-def _parquet_batches(zone: LandingZone, url: str, rows: int) -> Iterator[pa.RecordBatch]:
+def _parquet_batches(
+    zone: LandingZone, url: str, rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pa.RecordBatch]:
     """Row group by row group: pyarrow pre-buffers what one call reads, and for a whole file
-    that is the whole file (coalesced reads, good for S3); per row group it stays small."""
+    that is the whole file (coalesced reads, good for S3); per row group it stays small. With
+    `columns`, only the column chunks of those the file has are read."""
     with zone.fs.open(url, "rb") as handle:
         parquet = pq.ParquetFile(handle)
+        present = None if columns is None else [c for c in columns if c in parquet.schema_arrow.names]
         for group in range(parquet.num_row_groups):
-            yield from parquet.iter_batches(batch_size=rows, row_groups=[group])
+            yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=present)
 
 
 class DltProducer(Producer):
@@ -82,9 +92,14 @@ class DltProducer(Producer):
         return pq.read_table(zone.path(relative), filesystem=zone.fs, columns=columns)
 
     def iter_batches(
-        self, zone: LandingZone, url: str, config: StreamConfig, rows: int
+        self,
+        zone: LandingZone,
+        url: str,
+        config: StreamConfig,
+        rows: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        return _parquet_batches(zone, url, rows)
+        return _parquet_batches(zone, url, rows, columns)
 
     def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:
         return [ManifestLogFeed(source, frozenset(streams))]
@@ -107,12 +122,20 @@ class AirbyteProducer(Producer):
         return table.select(columns) if columns is not None else table
 
     def iter_batches(
-        self, zone: LandingZone, url: str, config: StreamConfig, rows: int
+        self,
+        zone: LandingZone,
+        url: str,
+        config: StreamConfig,
+        rows: int,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
+        # Airbyte's own column names and types: each batch is mapped whole, then projected.
         for batch in _parquet_batches(zone, url, rows):
             airbyte = pa.Table.from_batches([batch])
             landed = airbyte_to_landed(airbyte, config)
             landed = landed.append_column(LANDED_AT_COLUMN, airbyte_extracted_at(airbyte))
+            if columns is not None:
+                landed = landed.select([c for c in columns if c in landed.column_names])
             yield from landed.to_batches()
 
     def feeds(self, source: str, streams: Sequence[str]) -> list[Feed]:

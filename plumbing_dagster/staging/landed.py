@@ -36,8 +36,8 @@ def landed_rows(zone: LandingZone, config: StreamConfig, files: Mapping[date, Se
         path = zone.path(relative)
         return path if zone.is_local else zone.fs.unstrip_protocol(path)
 
-    def read(landed: LandedFile, rows: int) -> Iterator[pa.RecordBatch]:
-        return producer.iter_batches(zone, landed.url, config, rows)
+    def read(landed: LandedFile, rows: int, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
+        return producer.iter_batches(zone, landed.url, config, rows, columns)
 
     return LandedRows(
         config=config,

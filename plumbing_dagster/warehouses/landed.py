@@ -10,7 +10,7 @@ file that order versions landed later after earlier ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -51,8 +51,9 @@ class DayCounts:
         return self.landed - self.staged - self.rejected
 
 
-# Reads one file as record batches of at most the given number of rows, in the landed shape.
-BatchReader = Callable[[LandedFile, int], Iterator[pa.RecordBatch]]
+# Reads one file as record batches of at most the given number of rows, in the landed shape; with
+# column names, only those (of the ones the file has: the rest are filled in by `LandedRows`).
+BatchReader = Callable[[LandedFile, int, Sequence[str] | None], Iterator[pa.RecordBatch]]
 
 
 @dataclass(frozen=True)
@@ -85,24 +86,37 @@ class LandedRows:
             .append(pa.field(ROW_COLUMN, pa.int64()))
         )
 
-    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, rows: int = BATCH_ROWS, columns: Sequence[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """Every landed row with `partition_date`, file index and row number, conformed to
-        `staging_schema()` (older files of a smaller contract get nulls for newer fields)."""
+        `staging_schema()` (older files of a smaller contract get nulls for newer fields); with
+        `columns`, only those columns, and only those are read from the files."""
+        for index in range(len(self.files)):
+            yield from self.file_batches(index, rows, columns)
+
+    def file_batches(
+        self, index: int, rows: int = BATCH_ROWS, columns: Sequence[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of the file `index`, as `batches` gives them."""
+        landed = self.files[index]
+        staging = self.staging_schema()
+        if columns is not None:
+            staging = pa.schema([staging.field(name) for name in columns])
         schema = self.schema()
-        for index, landed in enumerate(self.files):
-            offset = 0
-            for batch in self.read(landed, rows):
-                count = batch.num_rows
-                if count == 0:
-                    continue
-                columns = [_column(batch, field) for field in schema]
-                columns += [
-                    pa.repeat(pa.scalar(landed.day, pa.date32()), count),
-                    pa.repeat(pa.scalar(index, pa.int32()), count),
-                    pa.arange(offset, offset + count),
-                ]
-                offset += count
-                yield pa.RecordBatch.from_arrays(columns, schema=self.staging_schema())
+        read = [f.name for f in schema if f.name in staging.names]
+        landed_fields = [schema.field(name) for name in read]
+        offset = 0
+        for batch in self.read(landed, rows, None if columns is None else read):
+            count = batch.num_rows
+            if count == 0:
+                continue
+            given = {field.name: _column(batch, field) for field in landed_fields}
+            given[PARTITION_COLUMN] = pa.repeat(pa.scalar(landed.day, pa.date32()), count)
+            given[FILE_COLUMN] = pa.repeat(pa.scalar(index, pa.int32()), count)
+            given[ROW_COLUMN] = pa.arange(offset, offset + count)
+            offset += count
+            yield pa.RecordBatch.from_arrays([given[name] for name in staging.names], schema=staging)
 
     def reader(self, rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(self.staging_schema(), self.batches(rows))
@@ -119,8 +133,9 @@ def _column(batch: pa.RecordBatch, field: pa.Field) -> pa.Array:
 def single_batch_reader(table: pa.Table) -> BatchReader:
     """A reader for rows already in memory (the preview's one page set), as one pseudo-file."""
 
-    def read(_: LandedFile, rows: int) -> Iterator[pa.RecordBatch]:
-        yield from table.to_batches(max_chunksize=rows)
+    def read(_: LandedFile, rows: int, columns: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
+        selected = table if columns is None else table.select([c for c in columns if c in table.column_names])
+        yield from selected.to_batches(max_chunksize=rows)
 
     return read
 

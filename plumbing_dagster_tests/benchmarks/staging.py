@@ -19,7 +19,8 @@ duckdb (default):
 postgres:
   (a) `psql "$URL" -c "\\copy … FROM '<file>.csv' CSV"` of the rows staging produces — already
       typed and deduplicated — into an empty table of the same shape (process start included);
-  (b) the same asset writing to Postgres (streaming COPY into a temporary table, then SQL).
+  (b) the same asset writing to Postgres (binary COPY straight into the table on a day where
+      nothing goes aside, as here; see `warehouses/postgres/staging.py`).
   Last line: `staging_postgres: ratio <b/a time> (target <= 1.5)`; the staging process's peak RSS
   is printed too. Without `--url` (or PLUMBING_TEST_POSTGRES_URL) an embedded server is started.
 """

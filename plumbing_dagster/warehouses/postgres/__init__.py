@@ -8,7 +8,8 @@
   runs would otherwise race on CREATE TABLE / ALTER TABLE / DELETE. `lock_timeout_seconds` bounds
   the wait for that lock and every other lock of the transaction.
 - Rows go in by COPY (see `copy.py`); nested (list/struct/map) columns are stored as jsonb.
-- Staging streams landed days into a temporary table and types them in SQL (`staging.py`).
+- Staging streams landed days straight into the table by binary COPY, or, when records go aside,
+  into a temporary table typed in SQL (`staging.py`).
 - Reads go through ADBC (binary COPY to Arrow). Sessions run in UTC, as DuckDB's do.
 - The URL never reaches logs, metadata or errors: messages name `host:port/db` only.
 """

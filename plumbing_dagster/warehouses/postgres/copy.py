@@ -7,15 +7,17 @@ JSON text (`json_text.py`) into jsonb columns.
 Measured here for 1M rows x 8 columns: 0.9-1.1x the time of `psql \\copy`
 (`plumbing_dagster_tests/benchmarks/postgres_load.py`). ADBC `adbc_ingest` is about as fast but runs
 on its own connection, outside the transaction that deleted the slice; INSERT ... VALUES and
-pandas.to_sql are 40-160x slower.
+pandas.to_sql are 40-160x slower. One stream of rows may feed several tables in turn
+(`copy_routed`), and in another format (`CopyFormat`: staging's binary one, `binary_copy.py`).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -133,13 +135,34 @@ def _encode_csv(batch: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
-def _csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Buffer]:
-    """CSV chunks in order. Encoded inline: the server parses a chunk while the next one is
-    encoded, and extra encoder threads measured slower (they compete with the backend for CPU)."""
-    for batch in batches:
-        table = pa.Table.from_batches([batch])
+@dataclass(frozen=True)
+class CopyFormat:
+    """How COPY data is written: the statement's options, what opens and closes the data, and
+    the encoding of some rows for a target (the target's columns, in COPY's order)."""
+
+    options: str
+    encode: Callable[[str, pa.Table], pa.Buffer]
+    header: bytes = b""
+    trailer: bytes = b""
+
+
+def _csv(_: str, rows: pa.Table) -> pa.Buffer:
+    return _encode_csv(_copyable(rows))
+
+
+CSV = CopyFormat("FORMAT CSV", _csv)
+
+
+def _chunks(
+    parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]], form: CopyFormat
+) -> Iterator[tuple[str, pa.Buffer]]:
+    """Encoded chunks in order, each with the target of its rows. Encoded inline: the server
+    parses a chunk while the next one is encoded, and extra encoder threads measured slower
+    (they compete with the backend for CPU)."""
+    for target, rows in parts:
+        table = rows if isinstance(rows, pa.Table) else pa.Table.from_batches([rows])
         for start in range(0, table.num_rows, COPY_CHUNK_ROWS):
-            yield _encode_csv(_copyable(table.slice(start, COPY_CHUNK_ROWS)))
+            yield target, form.encode(target, table.slice(start, COPY_CHUNK_ROWS))
 
 
 def copy_batches(
@@ -149,22 +172,47 @@ def copy_batches(
     batches: Iterable[pa.RecordBatch],
     freeze: bool = False,
 ) -> None:
-    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL).
+    """COPY a stream of record batches (columns named `columns`) into the table `target` (SQL)
+    as CSV. `freeze` (a table created in this transaction) writes the rows frozen, so that the
+    first scan need not set their hint bits."""
+    copy_routed(pg, {target: columns}, ((target, batch) for batch in batches), freeze=freeze)
+
+
+def copy_routed(
+    pg: psycopg.Connection,
+    columns: Mapping[str, Sequence[str]],
+    parts: Iterable[tuple[str, pa.RecordBatch | pa.Table]],
+    form: CopyFormat = CSV,
+    freeze: bool = False,
+) -> None:
+    """COPY a stream of (target, rows) parts, each part's rows into its table `target` (SQL)
+    by the column names `columns[target]`: one COPY statement per run of parts with the same
+    target, so that one stream can feed several tables in order.
 
     The next chunks are read and encoded in a thread while this one is sent (at most
     `AHEAD` chunks wait): encoded inline, the encoder waited for the server to take each chunk
-    and server and client took turns. `freeze` (a table created in this transaction) writes the
-    rows frozen, so that the first scan need not set their hint bits.
+    and server and client took turns.
     """
-    options = "FORMAT CSV, FREEZE" if freeze else "FORMAT CSV"
-    statement = f"COPY {target} ({key_list(columns)}) FROM STDIN ({options})"
-    with pg.cursor() as cursor, cursor.copy(statement) as copy, _ahead(_csv_chunks(batches)) as chunks:
-        for chunk in chunks:
+    options = f"{form.options}, FREEZE" if freeze else form.options
+    with pg.cursor() as cursor, _ahead(_chunks(parts, form)) as chunks, ExitStack() as copying:
+        current, copy = None, None
+        for target, chunk in chunks:
+            if target != current:
+                if copy is not None and form.trailer:
+                    copy.write(form.trailer)
+                copying.close()  # ends the previous statement's COPY
+                statement = f"COPY {target} ({key_list(list(columns[target]))}) FROM STDIN ({options})"
+                copy = copying.enter_context(cursor.copy(statement))
+                if form.header:
+                    copy.write(form.header)
+                current = target
             copy.write(memoryview(chunk))
+        if copy is not None and form.trailer:
+            copy.write(form.trailer)
 
 
 @contextmanager
-def _ahead(items: Iterator[pa.Buffer]) -> Iterator[Iterator[pa.Buffer]]:
+def _ahead(items: Iterator[Any]) -> Iterator[Iterator[Any]]:
     """`items` produced by a thread, at most AHEAD of the consumer; errors reach the consumer,
     and a consumer that stops early stops the thread."""
     ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
@@ -185,7 +233,7 @@ def _ahead(items: Iterator[pa.Buffer]) -> Iterator[Iterator[pa.Buffer]]:
         except BaseException as error:  # handed over to the consumer
             ready.put(("error", error))
 
-    def consume() -> Iterator[pa.Buffer]:
+    def consume() -> Iterator[Any]:
         while True:
             kind, value = ready.get()
             if kind == "end":

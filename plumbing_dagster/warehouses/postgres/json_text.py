@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,7 +43,10 @@ def _encode(array: pa.Array) -> pa.Array:
         return pc.cast(array, pa.string())
     if pa.types.is_floating(kind):
         finite = pc.is_finite(array)
-        return pc.if_else(finite, pc.cast(array, pa.string()), pa.scalar(None, pa.string()))
+        text = pc.cast(array, pa.string())
+        if pc.all(finite, min_count=0).as_py():  # nulls skipped: they stay null
+            return text
+        return pc.if_else(finite, text, pa.scalar(None, pa.string()))
     if pa.types.is_null(kind):
         return pa.nulls(len(array), pa.string())
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
@@ -54,28 +58,46 @@ def _encode(array: pa.Array) -> pa.Array:
 
 
 def _quoted(strings: pa.Array) -> pa.Array:
-    escaped = pc.replace_substring(pc.replace_substring(strings, "\\", "\\\\"), '"', '\\"')
-    if pc.any(pc.match_substring_regex(escaped, "[\\x00-\\x1f]")).as_py():
-        for code in range(32):  # control characters are rare: only then one pass per character
-            escaped = pc.replace_substring(escaped, chr(code), f"\\u{code:04x}")
-    return pc.binary_join_element_wise('"', escaped, '"', "")
+    if _has_escapes(strings):
+        strings = pc.replace_substring(pc.replace_substring(strings, "\\", "\\\\"), '"', '\\"')
+        if _has_escapes(strings, quotes=False):
+            for code in range(32):  # control characters are rare: only then one pass per character
+                strings = pc.replace_substring(strings, chr(code), f"\\u{code:04x}")
+    return pc.binary_join_element_wise('"', strings, '"', "")
+
+
+def _has_escapes(strings: pa.Array, quotes: bool = True) -> bool:
+    """Whether a string holds a character JSON escapes: a byte scan of the characters, much
+    faster than a pattern matched string by string (most strings have none)."""
+    _, offsets, characters = strings.buffers()  # a string array: 32-bit offsets
+    if characters is None or not len(strings):
+        return False
+    bounds = np.frombuffer(offsets, np.int32, len(strings) + 1, strings.offset * 4)
+    scanned = np.frombuffer(characters, np.uint8, int(bounds[-1] - bounds[0]), int(bounds[0]))
+    found = scanned < 0x20
+    if quotes:
+        found |= (scanned == ord('"')) | (scanned == ord("\\"))
+    return bool(found.any())
 
 
 def _inner(array: pa.Array) -> pa.Array:
     """Values inside an object or array: nulls written as `null`."""
-    return pc.fill_null(_encode(array), "null")
+    text = _encode(array)
+    return pc.fill_null(text, "null") if text.null_count else text
 
 
 def _struct(array: pa.StructArray) -> pa.Array:
     kind = array.type
     if kind.num_fields == 0:
         body = pa.repeat(pa.scalar("{}"), len(array))
-    else:
-        parts = []
+    else:  # one join of all parts: each pairwise join would copy the text so far once more
+        parts: list[pa.Array | str] = []
         for index in range(kind.num_fields):
-            prefix = ("{" if index == 0 else ",") + json.dumps(kind.field(index).name) + ":"
-            parts.append(pc.binary_join_element_wise(prefix, _inner(pc.struct_field(array, [index])), ""))
+            parts.append(("{" if index == 0 else ",") + json.dumps(kind.field(index).name) + ":")
+            parts.append(_inner(pc.struct_field(array, [index])))
         body = pc.binary_join_element_wise(*parts, "}", "")
+    if not array.null_count:
+        return body
     return pc.if_else(array.is_valid(), body, pa.scalar(None, pa.string()))
 
 

@@ -1,25 +1,34 @@
 """Staging in Postgres, inside the write transaction that replaces the days.
 
-The landed rows are streamed — record batches of a row group at most, never a whole day in
-memory — by COPY (FREEZE) into a temporary table that holds them as landed: text for
-date-times and decimals, JSON text for nested fields. The rest is SQL in the same transaction:
+The landed rows are streamed — record batches, never a whole day in memory — into the server,
+and staged on one of two paths, in the same transaction:
 
-1. Optimistically, as nearly every day comes: values are cast plainly, parsing each once.
-   Versions are ranked only for the keys landed more than once that day (`StagingSql.losers`);
-   every other row without a missing key or a recorded violation is cast and inserted by name.
-2. When a value does not parse, that fails a statement inside a savepoint, which is rolled back,
-   and the same statements run guarded: a value is cast only where `pg_input_is_valid` says it
-   parses (Postgres 16+; before, a temporary function that traps the cast's error), and rows
-   with one that does not go aside with the reason. Both ways give the same rows.
-3. Records put aside go into `<table>__rejected` as landed (JSON text). When the stream showed
-   no missing key and no violation and every value parsed, there are none, and no scan looks.
+1. Directly, as nearly every day comes (`direct.py`), inside a savepoint: the rows are COPYed
+   in binary straight into `<table>`, the versions of keys that may be landed more than once
+   that day into a temporary table, where they are ranked and the newest of each inserted. It
+   declines (before or while writing) when a record is to be put aside — a missing key or a
+   recorded violation — or when it cannot give exactly what the casts below give; and a value
+   the server refuses fails its COPY. Then the savepoint is rolled back and:
+2. In SQL: the rows are COPYed (CSV, FREEZE) into a temporary table that holds them as landed —
+   text for date-times and decimals, JSON text for nested fields — and typed from there.
+   Optimistically, values are cast plainly, parsing each once; versions are ranked only for the
+   keys landed more than once that day (`StagingSql.losers`), and every other row without a
+   missing key or a recorded violation is cast and inserted by name. When a value does not
+   parse (or the direct path found one that does not), the same statements run guarded: a value
+   is cast only where `pg_input_is_valid` says it parses (Postgres 16+; before, a temporary
+   function that traps the cast's error), and rows with one that does not go aside with the
+   reason. Records put aside go into `<table>__rejected` as landed (JSON text); when the stream
+   showed no missing key and no violation and every value parsed, there are none, and no scan
+   looks.
 
+Both paths give the same rows and counts (`test_postgres_staging_paths.py`).
 `benchmarks/staging.py --warehouse postgres` measures this against `psql \\copy` of the rows it
 produces; see the README for the figures and where the time goes.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -42,10 +51,14 @@ from plumbing_dagster.tables import (
 )
 from plumbing_dagster.warehouses.landed import FILE_COLUMN, ROW_COLUMN, DayCounts, LandedRows
 from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_type
+from plumbing_dagster.warehouses.postgres.direct import NotDirect, stage_direct
+from plumbing_dagster.warehouses.postgres.text_values import NotEncodable
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
 if TYPE_CHECKING:
     from plumbing_dagster.warehouses.postgres import PostgresWriteSession
+
+logger = logging.getLogger(__name__)
 
 LANDED = "_plumbing_landed"
 LOSERS = "_plumbing_losers"
@@ -126,13 +139,29 @@ def stage(
     sql = StagingSql(landed.config, PostgresDialect(native_checks), landed.landed_at)
     session.ensure_columns(schema, table, sql.column_types({}))
     session.ensure_columns(schema, table + "__rejected", REJECTED_COLUMNS)
-    if not native_checks:
-        _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
-
     pg.execute(
         "SELECT set_config('temp_buffers', %s, true), set_config('work_mem', %s, true)",
         [TEMP_BUFFERS, WORK_MEM],
     )
+    try:
+        with pg.transaction():  # a savepoint: on an error, whatever the direct path wrote goes
+            return stage_direct(pg, sql, schema, table, landed)
+    except (NotDirect, NotEncodable) as reason:
+        logger.info("%s.%s is staged in SQL: %s", schema, table, reason)
+        guarded = False
+    except psycopg.DataError as error:  # SQLSTATE class 22: a value that does not parse as its type
+        logger.info("%s.%s is staged in SQL, a value does not parse: %s", schema, table, error)
+        guarded = True
+    if not native_checks:
+        _create_check_functions(pg, (t for _, t in sql.casts_that_may_fail()))
+    return _stage_in_sql(pg, sql, schema, table, landed, guarded)
+
+
+def _stage_in_sql(
+    pg: psycopg.Connection, sql: StagingSql, schema: str, table: str, landed: LandedRows, guarded: bool
+) -> dict[date, DayCounts]:
+    """The landed rows into LANDED, typed and inserted in SQL; `guarded`: a value is known not to
+    parse, so the casts are guarded from the start."""
     columns = {
         f.name: "text" if is_nested_type(f.type) else postgres_type(f.type) for f in landed.staging_schema()
     }
@@ -146,11 +175,14 @@ def stage(
     seen = Seen(sql.keys)
     copy_batches(pg, LANDED, list(columns), seen.count(landed.batches()), freeze=True)
 
-    try:
-        with pg.transaction():  # a savepoint: a value that does not parse undoes only this
-            older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=False)
-    except psycopg.DataError:  # SQLSTATE class 22: a value that does not parse as its type
+    if guarded:
         older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=True)
+    else:
+        try:
+            with pg.transaction():  # a savepoint: a value that does not parse undoes only this
+                older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=False)
+        except psycopg.DataError:
+            older, rejected = _stage_rows(pg, sql, schema, table, seen, guarded=True)
     pg.execute(f"DROP TABLE {LANDED}")
     return {
         day: DayCounts(
