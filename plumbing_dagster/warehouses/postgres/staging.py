@@ -45,7 +45,7 @@ from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_typ
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
 if TYPE_CHECKING:
-    from plumbing_dagster.warehouses.postgres import PostgresWriteSession
+    from plumbing_dagster.warehouses.postgres.sessions import PostgresWriteSession
 
 LANDED = "_plumbing_landed"
 LOSERS = "_plumbing_losers"
