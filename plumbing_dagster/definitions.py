@@ -12,6 +12,7 @@ import dagster as dg
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import Environment, load_environment
 from plumbing_dagster.exit import skip_exit_garbage_pass
+from plumbing_dagster.heap import freeze_long_lived
 from plumbing_dagster.io_managers import io_manager_key
 from plumbing_dagster.kit import Vendor
 from plumbing_dagster.quiet import on_purpose
@@ -62,3 +63,4 @@ def build_definitions(
 defs = build_definitions()
 
 skip_exit_garbage_pass()
+freeze_long_lived()  # the definitions and every module they import live as long as the process

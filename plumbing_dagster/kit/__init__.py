@@ -7,7 +7,7 @@
 - `connection`: typed connection settings with their environment variables.
 - `marts`: SQL marts a source owns.
 - `emulator`: the base of every vendor emulator (server, faults, routing, tokens, seeded worlds).
-- `vendor`: `Vendor`, what a package exports.
+- `vendor`: `Vendor`, what a package exports (`lazy_exports`: its emulator, loaded on use).
 """
 
 from plumbing_dagster.kit.auth import ClientCredentials, HeaderAuth, RotatingTokens, SessionExpired, bearer
@@ -35,7 +35,7 @@ from plumbing_dagster.kit.streams import (
     VendorClient,
     rest_endpoint,
 )
-from plumbing_dagster.kit.vendor import Vendor
+from plumbing_dagster.kit.vendor import Vendor, lazy_exports
 from plumbing_dagster.kit.window import Window
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "Window",
     "bearer",
     "iter_pages",
+    "lazy_exports",
     "rest_endpoint",
     "setting",
 ]

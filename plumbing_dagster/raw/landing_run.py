@@ -2,6 +2,7 @@
 runs, so loading the code location never imports dlt (about a second)."""
 
 import logging
+import os
 import tempfile
 from collections.abc import Sequence
 from datetime import date
@@ -24,6 +25,10 @@ from plumbing_dagster.raw.dlt_source import build_dlt_source
 from plumbing_dagster.resources import LandingZoneResource
 
 logger = logging.getLogger(__name__)
+
+# dltHub's anonymous usage telemetry is off, as Dagster's is in both instance configs; on, it also
+# starts a sender thread that exit waits for. `RUNTIME__DLTHUB_TELEMETRY=true` turns it back on.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 class RawTranslator(DagsterDltTranslator):

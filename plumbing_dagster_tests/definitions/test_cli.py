@@ -1,6 +1,7 @@
 """The commands a data engineer types: validate the code location, materialize a partition."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster.sandbox import compile_package
 from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.conftest import sandbox_env
 
@@ -197,6 +199,19 @@ def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path
             )
             assert manifest["rows"] > 0 and len(manifest["files"]) == 1
             assert (landing / manifest["files"][0]).exists()
+
+
+def test_the_sandbox_writes_the_package_bytecode_even_where_python_would_not(tmp_path: Path):
+    # Run workers, code server and daemon then load compiled modules even under
+    # PYTHONDONTWRITEBYTECODE (which only stops Python from writing bytecode, not from reading it).
+    package = tmp_path / "package"
+    (package / "inner").mkdir(parents=True)
+    for module in (package / "__init__.py", package / "inner" / "__init__.py", package / "inner" / "m.py"):
+        module.write_text("VALUE = 1\n")
+    compile_package(package)
+    for module in package.rglob("*.py"):
+        assert Path(importlib.util.cache_from_source(str(module))).exists(), module
+    compile_package(package)  # up to date: nothing to do, nothing fails
 
 
 def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):

@@ -22,9 +22,9 @@ from plumbing_dagster.contract.arrow import landing_schema
 from plumbing_dagster.io_managers.postgres import WarehousePostgresIOManager
 from plumbing_dagster.io_managers.staged import LandedDays
 from plumbing_dagster.tables import qualified, quote
-from plumbing_dagster.warehouses import postgres
 from plumbing_dagster.warehouses.landed import landed_in_memory
 from plumbing_dagster.warehouses.postgres import PostgresConnectionError, pg_connect_info_safe, query_arrow
+from plumbing_dagster.warehouses.postgres import sessions as postgres_sessions
 from plumbing_dagster.warehouses.postgres import staging as postgres_staging
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-10-01")
@@ -185,7 +185,7 @@ def _copy_raises_after_delete(monkeypatch: pytest.MonkeyPatch, payloads: dict[st
         assert remaining == (0,), "the slice is deleted inside the transaction before the COPY"
         raise RuntimeError("COPY interrupted")
 
-    monkeypatch.setattr(postgres, "copy_rows", copy_then_fail)
+    monkeypatch.setattr(postgres_sessions, "copy_rows", copy_then_fail)
     return "COPY interrupted"
 
 

@@ -30,20 +30,20 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from plumbing_dagster.kit import Vendor
+from plumbing_dagster.kit import Vendor, lazy_exports
 from plumbing_dagster.sources.comdirect.actions import actions
 from plumbing_dagster.sources.comdirect.client import connect, connector
 from plumbing_dagster.sources.comdirect.connection import ComdirectConnection
-from plumbing_dagster.sources.comdirect.emulator import ComdirectEmulator, ComdirectWorld
-from plumbing_dagster.sources.comdirect.emulator.app import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_PASSWORD,
-    SANDBOX_USERNAME,
-)
 from plumbing_dagster.sources.comdirect.endpoints import ENDPOINTS
 from plumbing_dagster.sources.comdirect.marts import MARTS
+
+if TYPE_CHECKING:
+    from plumbing_dagster.sources.comdirect.emulator import ComdirectEmulator, ComdirectWorld
+
+# The emulator is imported when used (sandbox runs, tests), not with the code location.
+__getattr__ = lazy_exports(__name__, {"ComdirectEmulator": ".emulator", "ComdirectWorld": ".emulator"})
 
 SANDBOX_PUSH_DELAY = 0.4  # seconds until the sandbox customer approves a push in the app
 STATE_FOLDER = "comdirect"  # under the sandbox's state folder: the session store and the bank
@@ -58,6 +58,8 @@ def sandbox_emulator(
     """The sandbox's bank: its push-TAN approves itself; with `state_dir` it remembers between
     processes (once a login was stored there). Unthrottled, as a backfill should be quick; the
     10 requests/s limit is exercised in the emulator's tests."""
+    from plumbing_dagster.sources.comdirect.emulator import ComdirectEmulator, ComdirectWorld
+
     return ComdirectEmulator(
         ComdirectWorld(clock=clock),
         push="approve",
@@ -71,6 +73,13 @@ def sandbox_emulator(
 def sandbox_connection(url: str, state_dir: str | None = None) -> ComdirectConnection:
     """Settings for the emulator at `url`. The session store is a file beside the bank's memory in
     the sandbox's state folder, or, without one, this process's memory (a name of its own)."""
+    from plumbing_dagster.sources.comdirect.emulator.app import (
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        SANDBOX_PASSWORD,
+        SANDBOX_USERNAME,
+    )
+
     if state_dir:
         store = f"file:{Path(state_dir).resolve() / STATE_FOLDER / 'session.json'}"
     else:

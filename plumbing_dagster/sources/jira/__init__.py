@@ -12,21 +12,33 @@ serves a Data Center 10.3 instance that lowers `maxResults` to 100 and truncates
 changelogs to the newest 10 histories, so every sandbox day pages and completes changelogs.
 """
 
-from datetime import date, time
+from __future__ import annotations
 
-from plumbing_dagster.kit import Vendor
+from datetime import date, time
+from typing import TYPE_CHECKING
+
+from plumbing_dagster.kit import Vendor, lazy_exports
 from plumbing_dagster.sources.jira.client import JiraClient, connect
 from plumbing_dagster.sources.jira.connection import JiraConnection
-from plumbing_dagster.sources.jira.emulator import SANDBOX_PAT, JiraEmulator, JiraWorld
 from plumbing_dagster.sources.jira.endpoints import ENDPOINTS, IssueScope
 from plumbing_dagster.sources.jira.marts import MARTS
 
+if TYPE_CHECKING:
+    from plumbing_dagster.sources.jira.emulator import JiraEmulator, JiraWorld
+
+# The emulator is imported when used (sandbox runs, tests), not with the code location.
+__getattr__ = lazy_exports(__name__, {"JiraEmulator": ".emulator", "JiraWorld": ".emulator"})
+
 
 def sandbox_emulator() -> JiraEmulator:
+    from plumbing_dagster.sources.jira.emulator import JiraEmulator
+
     return JiraEmulator(max_results_cap=100, truncate_changelog=True, changelog_limit=10)
 
 
 def sandbox_connection(url: str) -> JiraConnection:
+    from plumbing_dagster.sources.jira.emulator import SANDBOX_PAT
+
     return JiraConnection(base_url=url, pat=SANDBOX_PAT)
 
 

@@ -6,15 +6,31 @@ Streams: customers and the organization (snapshots), invoices (by `created_at`),
 becomes API calls, `emulator/` the local stand-in used by the sandbox and the tests.
 """
 
-from datetime import date
+from __future__ import annotations
 
-from plumbing_dagster.kit import Vendor
+from datetime import date
+from typing import TYPE_CHECKING
+
+from plumbing_dagster.kit import Vendor, lazy_exports
 from plumbing_dagster.sources.jortt.connection import JorttConnection
-from plumbing_dagster.sources.jortt.emulator import JorttEmulator, JorttWorld
 from plumbing_dagster.sources.jortt.endpoints import ENDPOINTS, TOKEN_PATH, connect
+
+if TYPE_CHECKING:
+    from plumbing_dagster.sources.jortt.emulator import JorttEmulator, JorttWorld
+
+# The emulator is imported when used (sandbox runs, tests), not with the code location.
+__getattr__ = lazy_exports(__name__, {"JorttEmulator": ".emulator", "JorttWorld": ".emulator"})
 
 SANDBOX_CLIENT_ID = "sandbox-jortt-client"
 SANDBOX_CLIENT_SECRET = "sandbox-jortt-secret"  # only ever accepted by the local emulator
+
+
+def sandbox_emulator() -> JorttEmulator:
+    """The sandbox serves a year of history, unthrottled so a backfill is quick; Jortt's 10
+    requests/s limit (429 request.throttled) is exercised in the source's tests."""
+    from plumbing_dagster.sources.jortt.emulator import JorttEmulator
+
+    return JorttEmulator(rate_limit=None)
 
 
 def sandbox_connection(url: str) -> JorttConnection:
@@ -32,9 +48,7 @@ VENDOR = Vendor(
     endpoints=ENDPOINTS,
     connection=JorttConnection,
     connect=connect,
-    # The sandbox serves a year of history, unthrottled so a backfill is quick; Jortt's
-    # 10 requests/s limit (429 request.throttled) is exercised in the source's tests.
-    emulator=lambda: JorttEmulator(rate_limit=None),
+    emulator=sandbox_emulator,
     sandbox_connection=sandbox_connection,
     description="Jortt bookkeeping and invoicing (seed 000).",
 )

@@ -15,19 +15,35 @@ are caught when the day is run again). `client.py` holds the client, `columns.py
 become columns, `endpoints.py` the streams, `emulator/` the local Odoo for the sandbox and tests.
 """
 
-from datetime import date, datetime, timedelta
+from __future__ import annotations
 
-from plumbing_dagster.kit import Vendor
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from plumbing_dagster.kit import Vendor, lazy_exports
 from plumbing_dagster.sources.odoo.client import OdooClient, connect
 from plumbing_dagster.sources.odoo.connection import OdooConnection
-from plumbing_dagster.sources.odoo.emulator import OdooEmulator, OdooWorld
-from plumbing_dagster.sources.odoo.emulator.app import SANDBOX_API_KEY, SANDBOX_DATABASE, SANDBOX_LOGIN
 from plumbing_dagster.sources.odoo.endpoints import ENDPOINTS, generic_endpoint
+
+if TYPE_CHECKING:
+    from plumbing_dagster.sources.odoo.emulator import OdooEmulator, OdooWorld
+
+# The emulator is imported when used (sandbox runs, tests), not with the code location.
+__getattr__ = lazy_exports(__name__, {"OdooEmulator": ".emulator", "OdooWorld": ".emulator"})
 
 SETTLING_DELAY = timedelta(hours=2)
 
 
+def sandbox_emulator() -> OdooEmulator:
+    """Odoo 19 (both protocols) over a world that grows with the real clock."""
+    from plumbing_dagster.sources.odoo.emulator import OdooEmulator
+
+    return OdooEmulator()
+
+
 def sandbox_connection(url: str) -> OdooConnection:
+    from plumbing_dagster.sources.odoo.emulator.app import SANDBOX_API_KEY, SANDBOX_DATABASE, SANDBOX_LOGIN
+
     return OdooConnection(
         base_url=url, database=SANDBOX_DATABASE, api_key=SANDBOX_API_KEY, login=SANDBOX_LOGIN
     )
@@ -39,8 +55,7 @@ VENDOR = Vendor(
     endpoints=ENDPOINTS,
     connection=OdooConnection,
     connect=connect,
-    # Odoo 19 (both protocols) over a world that grows with the real clock.
-    emulator=OdooEmulator,
+    emulator=sandbox_emulator,
     sandbox_connection=sandbox_connection,
     description="Odoo ERP over JSON-2 or JSON-RPC (seed 004).",
     schedule_at=(datetime.min + SETTLING_DELAY).time(),

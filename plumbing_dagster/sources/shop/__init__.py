@@ -9,14 +9,34 @@ Auth is an API key sent as `Authorization: Bearer <key>` (`SHOP_API_KEY`). `Shop
 same API, deterministically, for the sandbox and the tests.
 """
 
-from datetime import date
+from __future__ import annotations
 
-from plumbing_dagster.kit import Vendor
+from datetime import date
+from typing import TYPE_CHECKING
+
+from plumbing_dagster.kit import Vendor, lazy_exports
 from plumbing_dagster.sources.shop.connection import ShopConnection
-from plumbing_dagster.sources.shop.emulator import ShopEmulator, ShopWorld
-from plumbing_dagster.sources.shop.emulator.app import SANDBOX_API_KEY
 from plumbing_dagster.sources.shop.endpoints import ENDPOINTS, connect
 from plumbing_dagster.sources.shop.marts import MARTS
+
+if TYPE_CHECKING:
+    from plumbing_dagster.sources.shop.emulator import ShopEmulator, ShopWorld
+
+# The emulator is imported when used (sandbox runs, tests), not with the code location.
+__getattr__ = lazy_exports(__name__, {"ShopEmulator": ".emulator", "ShopWorld": ".emulator"})
+
+
+def sandbox_emulator() -> ShopEmulator:
+    from plumbing_dagster.sources.shop.emulator import ShopEmulator
+
+    return ShopEmulator()
+
+
+def sandbox_connection(url: str) -> ShopConnection:
+    from plumbing_dagster.sources.shop.emulator.app import SANDBOX_API_KEY
+
+    return ShopConnection(base_url=url, api_key=SANDBOX_API_KEY)
+
 
 VENDOR = Vendor(
     name="shop",
@@ -24,8 +44,8 @@ VENDOR = Vendor(
     endpoints=ENDPOINTS,
     connection=ShopConnection,
     connect=connect,
-    emulator=ShopEmulator,
-    sandbox_connection=lambda url: ShopConnection(base_url=url, api_key=SANDBOX_API_KEY),
+    emulator=sandbox_emulator,
+    sandbox_connection=sandbox_connection,
     marts=MARTS,
     description="Our order API (seed 001).",
 )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pyarrow as pa
-from psycopg.conninfo import conninfo_to_dict
+
+if TYPE_CHECKING:
+    import psycopg
 
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "plumbing-dagster"
@@ -24,6 +25,10 @@ class PostgresLockTimeout(TimeoutError):
 
 
 def _conninfo(url: str) -> dict[str, Any]:
+    # psycopg is imported where a URL is used, not with the code location (~0.1 s).
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         return conninfo_to_dict(url)
     except psycopg.ProgrammingError:
@@ -55,6 +60,8 @@ def _scrub(message: str, url: str) -> str:
 
 
 def connect_psycopg(url: str) -> psycopg.Connection:
+    import psycopg
+
     options: dict[str, Any] = {"autocommit": False, "client_encoding": "utf8"}
     info = _conninfo(url)
     if "connect_timeout" not in info:

@@ -56,7 +56,7 @@ from plumbing_dagster.warehouses.postgres.text_values import NotEncodable
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
 if TYPE_CHECKING:
-    from plumbing_dagster.warehouses.postgres import PostgresWriteSession
+    from plumbing_dagster.warehouses.postgres.sessions import PostgresWriteSession
 
 logger = logging.getLogger(__name__)
 

@@ -58,7 +58,11 @@ _NOUNS = tuple("Bottle Lamp Notebook Backpack Kettle Speaker Planter Puzzle Towe
 @functools.cache
 def _times_of_day() -> tuple[str, ...]:
     # Rendering 200k timestamps a day with strftime is measurable; 86,400 suffixes are not.
-    return tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY))
+    # Joined from two-digit parts: formatting each second costs ~0.1 s at every process start.
+    two = [f"{n:02d}" for n in range(60)]
+    hours_minutes = [f"{h}:{m}:" for h in two[:24] for m in two]
+    seconds = [f"{s}Z" for s in two]
+    return tuple([hm + s for hm in hours_minutes for s in seconds])
 
 
 @functools.lru_cache(maxsize=4096)
