@@ -130,10 +130,19 @@ def _first_pass(sql: StagingSql, landed: LandedRows) -> tuple[Counter[date], Rep
 
 
 def _decline_records_put_aside(sql: StagingSql, batch: pa.RecordBatch) -> None:
-    if any(batch.column(key).null_count for key in sql.keys):
-        raise NotDirect("a record lacks its key")
+    reason = goes_aside(batch, sql.keys)
+    if reason:
+        raise NotDirect(reason)
+
+
+def goes_aside(batch: pa.RecordBatch, keys: list[str]) -> str | None:
+    """Why some record of the batch (its keys and violations) is put aside whatever its values
+    hold, if one is."""
+    if any(batch.column(key).null_count for key in keys):
+        return "a record lacks its key"
     if batch.column(VIOLATIONS_COLUMN).null_count < batch.num_rows:
-        raise NotDirect("a record has a value of the wrong type")
+        return "a record has a value of the wrong type"
+    return None
 
 
 def _routed(

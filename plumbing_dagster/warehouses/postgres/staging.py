@@ -51,7 +51,7 @@ from plumbing_dagster.tables import (
 )
 from plumbing_dagster.warehouses.landed import FILE_COLUMN, ROW_COLUMN, DayCounts, LandedRows
 from plumbing_dagster.warehouses.postgres.copy import copy_batches, postgres_type
-from plumbing_dagster.warehouses.postgres.direct import NotDirect, stage_direct
+from plumbing_dagster.warehouses.postgres.direct import NotDirect, goes_aside, stage_direct
 from plumbing_dagster.warehouses.postgres.text_values import NotEncodable
 from plumbing_dagster.warehouses.staging_sql import StagingSql
 
@@ -207,11 +207,7 @@ class Seen:
         for batch in batches:
             if batch.num_rows:
                 self.per_day[batch.column(PARTITION_COLUMN)[0].as_py()] += batch.num_rows  # one file
-                self.suspect = (
-                    self.suspect
-                    or any(batch.column(key).null_count for key in self.keys)
-                    or batch.column(VIOLATIONS_COLUMN).null_count < batch.num_rows
-                )
+                self.suspect = self.suspect or goes_aside(batch, self.keys) is not None
             yield batch
 
 
