@@ -17,7 +17,13 @@ from typing import Any
 from plumbing_dagster.sources.odoo.emulator.domain import Row, compile_domain, mentions
 from plumbing_dagster.sources.odoo.emulator.errors import OdooError, value_error
 from plumbing_dagster.sources.odoo.emulator.models import Field, ModelSpec, first_line, model_specs
-from plumbing_dagster.sources.odoo.emulator.ordering import arrange, parse_order, tie_seed
+from plumbing_dagster.sources.odoo.emulator.ordering import (
+    Ordered,
+    arrange,
+    order_rows,
+    parse_order,
+    tie_seed,
+)
 from plumbing_dagster.sources.odoo.emulator.timeline import Transaction, stamp
 
 CLASSIC_READ = "_classic_read"
@@ -59,12 +65,14 @@ class Database:
             for field in spec.fields.values()
             if field.type == "one2many" and field.relation and field.relation_field
         }
+        self._ordered: dict[tuple[str, str, Any], Ordered] = {}  # searches as of the last `apply`
 
     # -- transactions ----------------------------------------------------------------------------
 
     def apply(self, transaction: Transaction) -> None:
         """Make a committed transaction visible: rows it writes get its start as `write_date`."""
         when = stamp(transaction.started)
+        self._ordered.clear()
         for change in transaction.changes:
             table = self.tables[change.model]
             if change.values is None:
@@ -141,11 +149,16 @@ class Database:
                 domain = [("active", "=", True), *domain]
         first, count = _bound(offset, "OFFSET"), _bound(limit, "LIMIT")
         order = order or spec.order
-        terms = parse_order(self, model, order)
-        predicate = compile_domain(self, model, domain)
-        found = [row for row in self.tables[model].values() if predicate(row)]
-        arranged = arrange(found, terms, tie_seed(self.seed, model, order, first, count))
-        return arranged[first : first + count if count else None]
+        # Paging a search asks the same query once per page: filter and sort once per state of the
+        # data (every page re-sorting all rows made a full read quadratic).
+        query = (model, repr(domain), order)
+        ordered = self._ordered.get(query)
+        if ordered is None:
+            terms = parse_order(self, model, order)
+            predicate = compile_domain(self, model, domain)
+            ordered = order_rows((row for row in self.tables[model].values() if predicate(row)), terms)
+            self._ordered[query] = ordered
+        return ordered.page(first, count, tie_seed(self.seed, model, order, first, count))
 
     def count(
         self, model: str, domain: Any, limit: Any = None, context: Mapping[str, Any] | None = None

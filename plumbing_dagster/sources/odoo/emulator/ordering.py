@@ -15,9 +15,10 @@ exactly. The same query always gives the same answer, over either protocol.
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,24 +95,52 @@ def parse_order(source: Source, model: str, order: Any, depth: int = 0) -> list[
     return terms
 
 
-def arrange(rows: Sequence[Row], terms: Sequence[Term], tie_seed: int | None) -> list[Row]:
-    """`rows` in order. Ties stay in scan (id) order when `tie_seed` is None, else each run of tied
-    rows is shuffled by it (what a LIMIT query does)."""
+@dataclass(frozen=True)
+class Ordered:
+    """Rows in order (ties in scan order) and where each run of tied rows starts; `runs` ends
+    with `len(rows)`. Computed once per state of the data, paged many times."""
+
+    rows: list[Row]
+    runs: list[int]
+
+    def page(self, first: int, count: int, tie_seed: int | None) -> list[Row]:
+        """Rows `first` to `first + count` (count 0: to the end). With `tie_seed`, each run of tied
+        rows is shuffled by it; only the runs the page overlaps are, as the others are not returned."""
+        stop = first + count if count else len(self.rows)
+        if tie_seed is None:
+            return self.rows[first:stop]
+        out: list[Row] = []
+        run = max(bisect.bisect_right(self.runs, first) - 1, 0)
+        while run < len(self.runs) - 1 and self.runs[run] < stop:
+            start, end = self.runs[run], self.runs[run + 1]
+            tied = self.rows[start:end]
+            if len(tied) > 1:
+                random.Random(derive_seed(tie_seed, start)).shuffle(tied)
+            out.extend(tied[max(first, start) - start : min(stop, end) - start])
+            run += 1
+        return out
+
+
+def _sorted(rows: Iterable[Row], terms: Sequence[Term]) -> list[Row]:
     arranged = sorted(rows, key=lambda row: row["id"])
     for term in reversed(terms):  # stable sorts, least significant column first
         arranged.sort(key=term.key, reverse=term.descending)
-    if tie_seed is None or len(arranged) < 2:
-        return arranged
-    keys = [tuple(term.key(row) for term in terms) for row in arranged]
-    start = 0
-    for end in range(1, len(arranged) + 1):
-        if end == len(arranged) or keys[end] != keys[start]:
-            if end - start > 1:
-                tied = arranged[start:end]
-                random.Random(derive_seed(tie_seed, start)).shuffle(tied)
-                arranged[start:end] = tied
-            start = end
     return arranged
+
+
+def order_rows(rows: Iterable[Row], terms: Sequence[Term]) -> Ordered:
+    arranged = _sorted(rows, terms)
+    keys = [tuple(term.key(row) for term in terms) for row in arranged]
+    runs = [i for i in range(len(arranged)) if i == 0 or keys[i] != keys[i - 1]]
+    return Ordered(arranged, [*runs, len(arranged)])
+
+
+def arrange(rows: Iterable[Row], terms: Sequence[Term], tie_seed: int | None) -> list[Row]:
+    """`rows` in order. Ties stay in scan (id) order when `tie_seed` is None, else each run of tied
+    rows is shuffled by it (what a LIMIT query does)."""
+    if tie_seed is None:
+        return _sorted(rows, terms)
+    return order_rows(rows, terms).page(0, 0, tie_seed)
 
 
 def tie_seed(seed: int, model: str, order: str, offset: int, limit: int) -> int | None:
