@@ -31,8 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--crash-points",
         type=int,
-        default=10,
-        help="how many kill points the crash harness tries (crash/test_crash_harness.py)",
+        default=6,
+        help="kill points the crash harness tries on each landing backend (crash/test_crash_harness.py)",
     )
     parser.addoption("--crash-seed", type=int, default=0, help="which kill points the crash harness picks")
 

@@ -18,8 +18,10 @@ from plumbing_dagster_tests.s3 import (  # noqa: F401
     s3_bucket,
 )
 
+BACKENDS = ["local", "s3"]
 
-@pytest.fixture(params=["local", "s3"])
+
+@pytest.fixture(params=BACKENDS)
 def landing_backend(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> tuple[dict[str, str], LandingZoneResource]:
