@@ -136,7 +136,7 @@ def materialize(
     raise_on_error: bool = True,
     resources: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `selection` (asset key strings like 'raw/shop/orders') and their checks."""
+    """Materialize `selection` (asset key strings like 'raw/shop/orders_landed') and their checks."""
     tags = {}
     if partition_range:
         tags = {

@@ -23,6 +23,7 @@ import pytest
 from plumbing_dagster.config import DEFAULT_DAG_DIR
 from plumbing_dagster.definitions import build_definitions
 from plumbing_dagster.environments import Environment, load_environment
+from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.kit import Vendor
 from plumbing_dagster.sources.comdirect import ComdirectEmulator, make_vendor, sandbox_emulator
 from plumbing_dagster_tests.assets.helpers import warehouse_rows
@@ -30,7 +31,7 @@ from plumbing_dagster_tests.conftest import check_results, materialize
 
 T0 = datetime(2026, 11, 3, 1, 0, tzinfo=UTC)  # when the daily schedule runs 2026-11-02 (02:00 in Berlin)
 STREAMS = ("accounts", "balances", "transactions", "pending_transactions")
-DAY_ASSETS = [f"{layer}/comdirect/{s}" for layer in ("raw", "staging") for s in STREAMS]
+DAY_ASSETS = stream_selection("comdirect", STREAMS)
 MART = "marts/comdirect/daily_balances"
 
 
@@ -216,7 +217,7 @@ def test_a_lapsed_session_fails_runs_clearly_until_a_person_logs_in_and_the_mart
 
     # A quarter's end: its closing is valued on 2026-09-31, which is kept as sent and counted.
     assert sb.materialize(
-        ["raw/comdirect/transactions", "staging/comdirect/transactions"], "2026-09-30"
+        ["raw/comdirect/transactions_landed", "staging/comdirect/transactions"], "2026-09-30"
     ).success
     impossible = warehouse_rows(
         sb.environment,

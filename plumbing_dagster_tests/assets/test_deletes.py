@@ -131,7 +131,7 @@ def test_a_deleted_key_is_marked_deleted_on_the_next_days_snapshot(
         )
     )
     defs = build_definitions(sandbox, dag_dir, vendors={"tracked": VENDOR})
-    selection = ["raw/tracked/items", "staging/tracked/items"]
+    selection = ["raw/tracked/items_landed", "staging/tracked/items"]
     APP.deleted.clear()
     APP.now = datetime.combine(DAY_2, datetime.min.time(), UTC)  # the end of day 1
     assert materialize(defs, selection, partition_key=DAY_1.isoformat()).success

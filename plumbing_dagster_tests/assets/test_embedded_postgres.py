@@ -33,7 +33,9 @@ def test_the_sandbox_without_a_postgres_url_lands_jortt_invoices_in_an_embedded_
 
     try:
         result = materialize(
-            definitions_for(environment), ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY
+            definitions_for(environment),
+            ["raw/jortt/invoices_landed", "staging/jortt/invoices"],
+            partition_key=DAY,
         )
         assert result.success
         assert all(e.passed for e in check_results(result).values())

@@ -147,8 +147,8 @@ def test_a_family_lands_every_stream_from_one_read_per_day(sandbox, tmp_path: Pa
     assert materialize(
         defs,
         [
-            "raw/famshop/orders",
-            "raw/famshop/order_lines",
+            "raw/famshop/orders_landed",
+            "raw/famshop/order_lines_landed",
             "staging/famshop/orders",
             "staging/famshop/order_lines",
         ],

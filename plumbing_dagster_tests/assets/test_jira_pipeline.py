@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
+from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.sources.jira import JiraEmulator, JiraWorld
 from plumbing_dagster.sources.jira.emulator.times import DAY_MS, day_start_ms
 from plumbing_dagster.sources.registry import VENDORS
@@ -39,10 +40,10 @@ MARTS = (
     "status_history",
 )
 EVERYTHING = [
-    *(f"{layer}/jira/{s}" for layer in ("raw", "staging") for s in STREAMS),
+    *stream_selection("jira", STREAMS),
     *(f"marts/jira/{m}" for m in MARTS),
 ]
-ISSUES = ["raw/jira/issues", "staging/jira/issues"]
+ISSUES = ["raw/jira/issues_landed", "staging/jira/issues"]
 
 
 def _day_issues(world: JiraWorld, day: date, **kwargs: Any) -> list[dict[str, Any]]:

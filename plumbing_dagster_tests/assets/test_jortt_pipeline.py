@@ -10,7 +10,7 @@ from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster_tests.assets.helpers import day_files, day_window, postgres_rows, served
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
-INVOICES = ["raw/jortt/invoices", "staging/jortt/invoices"]
+INVOICES = ["raw/jortt/invoices_landed", "staging/jortt/invoices"]
 DAY = "2026-11-02"
 
 
@@ -70,7 +70,7 @@ def test_invoices_and_customers_go_to_postgres_when_configured(tmp_path, postgre
     environment = load_environment(VENDORS)
     assert environment.warehouses["postgres"].env_var_name == "PLUMBING_POSTGRES_URL"  # the URL wins
     defs = definitions_for(environment)
-    result = materialize(defs, ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY)
+    result = materialize(defs, ["raw/jortt/invoices_landed", "staging/jortt/invoices"], partition_key=DAY)
     assert result.success
     expected = JorttWorld().invoices_created_between(*day_window(DAY))
     with psycopg.connect(postgres_database) as conn:

@@ -15,6 +15,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.kit.emulator import EmulatorServer
 from plumbing_dagster.resources import VendorApisResource
 from plumbing_dagster.sources.odoo import VENDOR, OdooEmulator, OdooWorld
@@ -51,12 +52,8 @@ def apis(server: EmulatorServer, **changes: str) -> VendorApisResource:
 
 def selection(defs: dg.Definitions, streams: Sequence[str]) -> list[str]:
     """The raw and staging assets of `streams` (whatever else the layers add for them)."""
-    keys = [k.to_user_string() for a in defs.assets for k in a.keys]  # type: ignore[union-attr]
-    return [
-        k
-        for k in keys
-        if k.split("/")[:2] in (["raw", "odoo"], ["staging", "odoo"]) and k.split("/")[2] in streams
-    ]
+    keys = {k.to_user_string() for a in defs.assets for k in a.keys}  # type: ignore[union-attr]
+    return [k for k in stream_selection("odoo", streams) if k in keys]
 
 
 @contextmanager

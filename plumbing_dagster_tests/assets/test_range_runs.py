@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from plumbing_dagster.keys import raw_key
 from plumbing_dagster.sources.shop import ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_window
 from plumbing_dagster_tests.conftest import definitions_for, materialize
@@ -15,7 +16,7 @@ from plumbing_dagster_tests.conftest import definitions_for, materialize
 FIRST, DAYS = date(2026, 10, 3), 3
 RANGE = [f"{FIRST + timedelta(days=i):%Y-%m-%d}" for i in range(DAYS)]
 STAGING = dg.AssetKey(["staging", "shop", "orders"])
-RAW = dg.AssetKey(["raw", "shop", "orders"])
+RAW = raw_key("shop", "orders")
 
 
 def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: str) -> list[dg.AssetMaterialization]:
@@ -29,7 +30,7 @@ def test_a_range_run_reports_each_days_rows_and_checks(sandbox):
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(
         definitions_for(sandbox),
-        ["raw/shop/orders", "staging/shop/orders"],
+        ["raw/shop/orders_landed", "staging/shop/orders"],
         partition_range=(RANGE[0], RANGE[-1]),
         instance=instance,
     )

@@ -43,7 +43,7 @@ def test_credentials_stay_out_of_events_metadata_errors_and_logs(sandbox, caplog
     with EmulatorServer(emulator) as server:
         result = materialize(
             definitions_for(sandbox),
-            ["raw/jortt/invoices", "staging/jortt/invoices"],
+            ["raw/jortt/invoices_landed", "staging/jortt/invoices"],
             partition_key="2026-11-02",
             resources={"vendor_apis": _apis(server.url, secret)},
             raise_on_error=False,

@@ -11,7 +11,7 @@ from plumbing_dagster.sources.shop import ShopEmulator, ShopWorld
 from plumbing_dagster_tests.assets.helpers import day_files, day_window, served, warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
 
-ORDERS = ["raw/shop/orders", "staging/shop/orders"]
+ORDERS = ["raw/shop/orders_landed", "staging/shop/orders"]
 DAY = "2026-11-01"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.contract.arrow import landing_schema
+from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.warehouses.duckdb import DuckDBSession
 from plumbing_dagster_tests.assets.helpers import warehouse_rows
 from plumbing_dagster_tests.conftest import check_results, definitions_for, materialize
@@ -122,9 +123,7 @@ def test_a_grown_contract_adds_columns_and_inserts_by_name(sandbox):
 def test_a_failed_key_check_blocks_the_mart_downstream_in_the_same_run(sandbox):
     defs = definitions_for(sandbox)
     day = DAY.isoformat()
-    everything = [
-        f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in ("orders", "users", "products")
-    ]
+    everything = stream_selection("shop", ["orders", "users", "products"])
     assert materialize(defs, everything, partition_key=day).success
     _land_users(sandbox, defs, [_user(1), _user(None, name="No Key")])
 

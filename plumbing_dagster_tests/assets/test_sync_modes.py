@@ -133,7 +133,7 @@ def run_days(sandbox, tmp_path: Path) -> Iterator:
         defs = build_definitions(sandbox, dag_dir, vendors={"changes": VENDOR})
         for day in (DAY_1, DAY_2):
             result = materialize(
-                defs, ["raw/changes/log", "staging/changes/log"], partition_key=day.isoformat()
+                defs, ["raw/changes/log_landed", "staging/changes/log"], partition_key=day.isoformat()
             )
             assert result.success
         return warehouse_rows(sandbox, "SELECT partition_date, id, version FROM changes.log ORDER BY ALL")

@@ -17,7 +17,7 @@ from plumbing_dagster.environments import load_environment
 from plumbing_dagster.sources.registry import VENDORS
 from plumbing_dagster_tests.conftest import definitions_for, materialize
 
-SELECTION = ["raw/shop/orders", "staging/shop/orders"]
+SELECTION = ["raw/shop/orders_landed", "staging/shop/orders"]
 FIRST_DAY = date(2026, 9, 1)
 
 

@@ -25,6 +25,7 @@ import dagster as dg
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import load_environment
+from plumbing_dagster.keys import raw_key
 from plumbing_dagster.kit import Extract, Window
 from plumbing_dagster.kit.emulator import EmulatorServer
 from plumbing_dagster.resources import VendorApisResource
@@ -59,8 +60,8 @@ def land_with_raw_asset(apis, data_dir: Path) -> tuple[float, int]:
     defs = definitions_for(environment)
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
-        [a for a in defs.assets if dg.AssetKey(["raw", "shop", "orders"]) in a.keys],
-        selection=dg.AssetSelection.assets(dg.AssetKey(["raw", "shop", "orders"])),
+        [a for a in defs.assets if raw_key("shop", "orders") in a.keys],
+        selection=dg.AssetSelection.assets(raw_key("shop", "orders")),
         partition_key=DAY.isoformat(),
         resources={**dict(defs.resources), "vendor_apis": apis},
         instance=instance,

@@ -24,6 +24,7 @@ import dagster as dg
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR, load_stream_configs
 from plumbing_dagster.environments import load_environment
+from plumbing_dagster.keys import raw_key
 from plumbing_dagster.kit import Extract, Window
 from plumbing_dagster.kit.emulator import EmulatorServer
 from plumbing_dagster.resources import VendorApisResource
@@ -37,7 +38,7 @@ from plumbing_dagster_tests.conftest import definitions_for
 DAY = date(2026, 10, 14)
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
 FAMILY = tuple(DERIVE)
-RAW_KEYS = [dg.AssetKey(["raw", "jira", stream]) for stream in FAMILY]
+RAW_KEYS = [raw_key("jira", stream) for stream in FAMILY]
 CONFIGS = load_stream_configs(DEFAULT_DAG_DIR, {"jira": VENDORS["jira"]}, only="jira")["jira"]
 SCOPE = IssueScope.model_validate(CONFIGS["issues"].options)
 

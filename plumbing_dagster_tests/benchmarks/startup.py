@@ -3,7 +3,7 @@
     .venv/bin/python -m plumbing_dagster_tests.benchmarks.startup [--repeat R] [--asset KEY]
 
 (a) `python -c "import dagster"` — the floor any Dagster command pays;
-(b) `dagster asset materialize -m plumbing_dagster.definitions --select raw/shop/users
+(b) `dagster asset materialize -m plumbing_dagster.definitions --select raw/shop/users_landed
     --partition <day>` in the sandbox (emulator on loopback, landing zone on local disk, a fresh
     DAGSTER_HOME with the repository's dagster.yaml, this package's bytecode written — all as
     `plumbing sandbox` prepares them): loading the code location, the run's bookkeeping, one
@@ -45,7 +45,7 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--asset", default="raw/shop/users")
+    parser.add_argument("--asset", default="raw/shop/users_landed")
     args = parser.parse_args(argv)
     out = sys.stdout
     bin_dir = Path(sys.executable).parent

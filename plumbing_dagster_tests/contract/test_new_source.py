@@ -73,7 +73,7 @@ def test_a_scaffolded_source_loads_lands_a_day_and_passes_the_vendor_contract(tm
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     landed = run(
         str(BIN / "dagster"), "asset", "materialize", "-m", "plumbing_dagster.definitions",
-        "--select", "raw/demo/items,staging/demo/items", "--partition", day,
+        "--select", "raw/demo/items_landed,staging/demo/items", "--partition", day,
     )  # fmt: skip
     assert landed.returncode == 0, landed.stderr[-3000:]
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:

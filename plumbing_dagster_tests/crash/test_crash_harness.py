@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.landing import LandingZone
 from plumbing_dagster.resources import LandingZoneResource
 from plumbing_dagster.runs.workers import worker_alive
@@ -46,7 +47,7 @@ from plumbing_dagster_tests.crash.worker import GENERATION, NOW, keys_of_generat
 DAY = date(2026, 11, 1)
 # (source, stream, warehouse, key): one stream per warehouse, each landed by its own raw step.
 STREAMS = [("shop", "orders", "duckdb", "id"), ("jortt", "customers", "postgres", "id")]
-SELECTION = [f"{layer}/{source}/{stream}" for layer in ("raw", "staging") for source, stream, *_ in STREAMS]
+SELECTION = [key for source, stream, *_ in STREAMS for key in stream_selection(source, [stream])]
 PHASES = {"landing": ("extract.", "landing."), "publishing": ("publish.",), "warehouse": ("warehouse.",)}
 
 Keys = frozenset

@@ -21,7 +21,7 @@ from plumbing_dagster_tests.crash.runner import Sandbox, materialize_args
 from plumbing_dagster_tests.crash.worker import GENERATION, NOW, keys_of_generation
 
 DAY = date(2026, 11, 1)
-LAND = materialize_args(["raw/shop/orders"], f"{DAY}")
+LAND = materialize_args(["raw/shop/orders_landed"], f"{DAY}")
 STAGE = materialize_args(["staging/shop/orders"], f"{DAY}")
 
 

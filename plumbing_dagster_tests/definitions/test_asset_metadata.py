@@ -10,9 +10,10 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster.keys import raw_key
 from plumbing_dagster_tests.conftest import definitions_for, materialize
 
-RAW_ORDERS = dg.AssetKey(["raw", "shop", "orders"])
+RAW_ORDERS = raw_key("shop", "orders")
 STAGING_ORDERS = dg.AssetKey(["staging", "shop", "orders"])
 DAY = "2026-10-03"
 
@@ -67,7 +68,7 @@ def test_column_schemas_carry_the_contracts_descriptions_and_staged_types(sandbo
 
 def test_raw_column_types_are_the_landed_parquet_types(sandbox):
     defs = definitions_for(sandbox)
-    assert materialize(defs, ["raw/shop/orders"], partition_key=DAY).success
+    assert materialize(defs, ["raw/shop/orders_landed"], partition_key=DAY).success
     landed = sorted((Path(sandbox.landing.url) / "shop" / "orders").rglob("*.parquet"))
     assert landed, "nothing landed"
     # Parquet names a list's element `element` where Arrow says `item`: the same type.
@@ -80,7 +81,7 @@ def test_materializations_are_readable_metadata_with_links_and_plain_table_names
     instance = dg.DagsterInstance.ephemeral()
     defs = definitions_for(sandbox)
     assert materialize(
-        defs, ["raw/shop/orders", "staging/shop/orders"], partition_key=DAY, instance=instance
+        defs, ["raw/shop/orders_landed", "staging/shop/orders"], partition_key=DAY, instance=instance
     ).success
     (raw,) = instance.fetch_materializations(RAW_ORDERS, limit=5).records
     metadata = raw.asset_materialization.metadata

@@ -64,7 +64,7 @@ def test_materialize_a_partition_from_the_command_line_twice(tmp_path: Path, run
     command = [
         *MATERIALIZE,
         "--select",
-        "raw/shop/orders,staging/shop/orders",
+        "raw/shop/orders_landed,staging/shop/orders",
         "--partition",
         "2026-11-01",
     ]
@@ -101,7 +101,7 @@ def test_a_seven_day_range_from_the_command_line_is_one_run(tmp_path: Path):
         [
             *MATERIALIZE,
             "--select",
-            "raw/shop/orders,staging/shop/orders",
+            "raw/shop/orders_landed,staging/shop/orders",
             "--partition-range",
             "2026-10-01...2026-10-07",
         ],
@@ -176,7 +176,7 @@ def test_two_days_of_one_source_land_at_the_same_time_without_colliding(tmp_path
             [
                 *MATERIALIZE,
                 "--select",
-                "raw/shop/orders,raw/shop/users",
+                "raw/shop/orders_landed,raw/shop/users_landed",
                 "--partition",
                 day,
             ],
@@ -264,7 +264,7 @@ def test_the_readme_sandbox_command_serves_the_ui(tmp_path: Path):
     for on_purpose in ("is superseded", "will not be used", "BetaWarning", "PreviewWarning"):
         assert on_purpose not in log, f"{on_purpose!r} in the sandbox's output:\n{log[-3000:]}"
     keys = {"/".join(node["assetKey"]["path"]) for node in answer["data"]["assetNodes"]}
-    assert {"raw/shop/orders", "staging/jortt/invoices", "marts/shop/order_lines"} <= keys
+    assert {"raw/shop/orders_landed", "staging/jortt/invoices", "marts/shop/order_lines"} <= keys
     assert (Path(environment["DAGSTER_HOME"]) / "dagster.yaml").read_text() == (
         REPOSITORY / "dagster.yaml"
     ).read_text()

@@ -34,16 +34,35 @@ JIRA_MARTS = [
 ]
 
 
+def test_the_lineage_labels_a_streams_raw_and_staging_nodes_differently(sandbox):
+    """The graph shows a node's last key part; within a source's group, no raw or staging node
+    may read like another (marts named after their staging table are documented to)."""
+    graph = definitions_for(sandbox).resolve_asset_graph()
+    labels: dict[tuple[str | None, str], list[str]] = {}
+    for key in graph.get_all_asset_keys():
+        if key.path[0] in ("raw", "staging"):
+            group = graph.get(key).group_name
+            labels.setdefault((group, key.path[-1]), []).append(key.to_user_string())
+    assert len(labels) > 20
+    assert [keys for keys in labels.values() if len(keys) > 1] == []
+    assert ("shop", "orders_landed") in labels and ("shop", "orders") in labels
+
+
 def test_asset_keys_jobs_and_schedules_snapshot(sandbox):
     defs = definitions_for(sandbox)
     keys = sorted(k.to_user_string() for a in defs.assets for k in a.keys)
     expected = sorted(
-        [f"{layer}/shop/{s}" for layer in ("raw", "staging") for s in SHOP_STREAMS]
-        + [f"{layer}/jortt/{s}" for layer in ("raw", "staging") for s in JORTT_STREAMS]
-        + [f"{layer}/odoo/{s}" for layer in ("raw", "staging") for s in ODOO_STREAMS]
-        + [f"{layer}/comdirect/{s}" for layer in ("raw", "staging") for s in COMDIRECT_STREAMS]
+        [f"raw/shop/{s}_landed" for s in SHOP_STREAMS]
+        + [f"staging/shop/{s}" for s in SHOP_STREAMS]
+        + [f"raw/jortt/{s}_landed" for s in JORTT_STREAMS]
+        + [f"staging/jortt/{s}" for s in JORTT_STREAMS]
+        + [f"raw/odoo/{s}_landed" for s in ODOO_STREAMS]
+        + [f"staging/odoo/{s}" for s in ODOO_STREAMS]
+        + [f"raw/comdirect/{s}_landed" for s in COMDIRECT_STREAMS]
+        + [f"staging/comdirect/{s}" for s in COMDIRECT_STREAMS]
         + ["marts/comdirect/daily_balances"]
-        + [f"{layer}/jira/{s}" for layer in ("raw", "staging") for s in JIRA_STREAMS]
+        + [f"raw/jira/{s}_landed" for s in JIRA_STREAMS]
+        + [f"staging/jira/{s}" for s in JIRA_STREAMS]
         + [f"marts/jira/{m}" for m in JIRA_MARTS]
         + ["marts/shop/order_lines"]
     )
@@ -82,7 +101,7 @@ def test_assets_are_grouped_by_source_with_daily_partitions_and_chunked_backfill
     assert orders.group_name == "shop"
     assert isinstance(orders.partitions_def, dg.DailyPartitionsDefinition)
     assert orders.partitions_def.start.date().isoformat() == "2026-01-01"
-    raw = graph.get(dg.AssetKey(["raw", "jortt", "invoices"]))
+    raw = graph.get(dg.AssetKey(["raw", "jortt", "invoices_landed"]))
     assert raw.group_name == "jortt" and raw.parent_keys == set()
     assert raw.backfill_policy == dg.BackfillPolicy.single_run()
     assert orders.backfill_policy == dg.BackfillPolicy.single_run()

@@ -47,7 +47,7 @@ def test_a_partition_runs_on_the_postgres_backed_instance(
             "-m",
             "plumbing_dagster.definitions",
             "--select",
-            "raw/shop/products,staging/shop/products",
+            "raw/shop/products_landed,staging/shop/products",
             "--partition",
             "2026-11-01",
         ],
@@ -66,7 +66,7 @@ def test_a_partition_runs_on_the_postgres_backed_instance(
             "AND partition = '2026-11-01'"
         ).fetchone()[0]
     assert runs == [("SUCCESS",)]
-    assert materialized == 2  # raw/shop/products and staging/shop/products, stored in Postgres
+    assert materialized == 2  # raw/shop/products_landed and staging/shop/products, stored in Postgres
 
     # The same instance config gives the run queue and the pools the README promises.
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", env["DAGSTER_POSTGRES_URL"])

@@ -59,7 +59,7 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
     defs = build_definitions(s3_postgres_env)
     instance = dg.DagsterInstance.ephemeral()
 
-    landed = materialize(defs, ["raw/jortt/invoices"], partition_key=DAY, instance=instance)
+    landed = materialize(defs, ["raw/jortt/invoices_landed"], partition_key=DAY, instance=instance)
     assert landed.success
     zone = s3_postgres_env.landing.process_config_and_initialize().zone()
     files = zone.current_files("jortt", "invoices", datetime.fromisoformat(DAY).date())
@@ -87,7 +87,7 @@ def test_land_on_s3_sense_stage_into_postgres_and_rerun(s3_postgres_env, postgre
     assert requests == []
 
     again = materialize(
-        defs, ["raw/jortt/invoices", "staging/jortt/invoices"], partition_key=DAY, instance=instance
+        defs, ["raw/jortt/invoices_landed", "staging/jortt/invoices"], partition_key=DAY, instance=instance
     )
     assert again.success
     assert _invoices(postgres_database) == first
@@ -102,7 +102,7 @@ def test_duckdb_reads_the_landed_files_on_s3_itself(s3_postgres_env):
     import duckdb
 
     defs = build_definitions(s3_postgres_env)
-    result = materialize(defs, ["raw/shop/orders", "staging/shop/orders"], partition_key=DAY)
+    result = materialize(defs, ["raw/shop/orders_landed", "staging/shop/orders"], partition_key=DAY)
     assert result.success
     assert all(c.passed for c in check_results(result).values())
     expected = ShopWorld().orders_updated_between(*day_window(DAY))
@@ -179,7 +179,7 @@ def test_a_failed_landing_on_s3_keeps_the_previous_day(s3_postgres_env):
 
     defs = build_definitions(s3_postgres_env)
     day = datetime.fromisoformat(DAY).date()
-    assert materialize(defs, ["raw/shop/orders"], partition_key=DAY).success
+    assert materialize(defs, ["raw/shop/orders_landed"], partition_key=DAY).success
     zone = s3_postgres_env.landing.process_config_and_initialize().zone()
     before = zone.current_manifest("shop", "orders", day)
 
@@ -189,7 +189,7 @@ def test_a_failed_landing_on_s3_keeps_the_previous_day(s3_postgres_env):
         server.faults.add(Fault("server_error", times=50, path_prefix="/api/v1/orders"))
         failed = materialize(
             defs,
-            ["raw/shop/orders"],
+            ["raw/shop/orders_landed"],
             partition_key=DAY,
             resources={"vendor_apis": apis},
             raise_on_error=False,

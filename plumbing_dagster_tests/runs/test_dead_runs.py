@@ -24,7 +24,7 @@ from plumbing_dagster_tests.crash.runner import REPOSITORY, Sandbox, materialize
 from plumbing_dagster_tests.runs.workers import dead_worker, worker_tags
 
 DAY = "2026-11-01"
-ORDERS = materialize_args(["raw/shop/orders", "staging/shop/orders"], DAY)
+ORDERS = materialize_args(["raw/shop/orders_landed", "staging/shop/orders"], DAY)
 STAGE_ORDERS = materialize_args(["staging/shop/orders"], DAY)
 
 
