@@ -10,9 +10,16 @@ import dagster as dg
 import pyarrow as pa
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 
-from plumbing_dagster.io_managers.sql import delete_statement, select_statement
+from plumbing_dagster.io_managers.sql import (
+    META_ONE_DAY_PER,
+    META_ONE_DAY_PER_KEY,
+    META_ONE_DAY_PER_VIEW,
+    delete_statement,
+    select_statement,
+    superseded_filter,
+)
 from plumbing_dagster.io_managers.staged import META_CURRENT_VIEW, META_CURSOR, LandedDays, key_columns
-from plumbing_dagster.tables import CURRENT_SUFFIX, KEYS_SUFFIX, REJECTED_SUFFIX
+from plumbing_dagster.tables import CURRENT_SUFFIX, KEYS_SUFFIX, REJECTED_SUFFIX, qualified, quote
 from plumbing_dagster.warehouses.base import WarehouseSession, current_view_sql
 
 
@@ -40,6 +47,26 @@ def _replace_slice(connection: WarehouseSession, table_slice: TableSlice, table:
     connection.write(table_slice.schema, table, data)
 
 
+def _remove_superseded(
+    context: dg.OutputContext, connection: WarehouseSession, table_slice: TableSlice, where: str | None
+) -> None:
+    """Rows of other days whose key's current version is in the written days, deleted (and said)."""
+    if where is None:
+        return
+    table = qualified(table_slice.schema, table_slice.table)
+    part = quote(table_slice.partition_dimensions[0].partition_expr)
+    moved = connection.rows(
+        f"SELECT CAST({part} AS VARCHAR) AS moved_day, count(*) AS moved_rows "
+        f"FROM {table} WHERE {where} GROUP BY 1 ORDER BY 1"
+    )
+    if moved:
+        connection.execute(f"DELETE FROM {table} WHERE {where}")
+        context.log.info(
+            f"{table_slice.schema}.{table_slice.table}: rows whose current version is now in the written "
+            "days left " + ", ".join(f"{m['moved_day']} ({m['moved_rows']} rows)" for m in moved)
+        )
+
+
 class ArrowHandler(DbTypeHandler[pa.Table]):
     """Arrow tables, written by column name; inputs read the slice as Arrow."""
 
@@ -47,6 +74,19 @@ class ArrowHandler(DbTypeHandler[pa.Table]):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pa.Table, connection: WarehouseSession
     ) -> Mapping[str, Any]:
         connection.write(table_slice.schema, table_slice.table, obj)
+        metadata = context.definition_metadata or {}
+        if metadata.get(META_ONE_DAY_PER):
+            _remove_superseded(
+                context,
+                connection,
+                table_slice,
+                superseded_filter(
+                    table_slice,
+                    metadata[META_ONE_DAY_PER],
+                    metadata[META_ONE_DAY_PER_VIEW],
+                    metadata[META_ONE_DAY_PER_KEY],
+                ),
+            )
         return table_metadata(connection, table_slice.schema, table_slice.table, obj.num_rows)
 
     def load_input(

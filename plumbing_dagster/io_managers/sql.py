@@ -9,6 +9,15 @@ from dagster._core.storage.db_io_manager import TableSlice
 
 from plumbing_dagster.tables import qualified, quote
 
+# Asset metadata of a mart each of whose rows belongs to the day of a key's current version (a
+# Jira issue's rows move to the day its newest version was landed): the column naming the key, and
+# the `__current` view (`<schema>.<view>`) and key column it refers to. Writing days removes, from
+# every other day, the rows of the keys whose current version is in the written days — in the
+# same transaction.
+META_ONE_DAY_PER = "plumbing/one_day_per"
+META_ONE_DAY_PER_VIEW = "plumbing/one_day_per_view"
+META_ONE_DAY_PER_KEY = "plumbing/one_day_per_key"
+
 
 def _date_literal(moment: datetime) -> str:
     # Partition columns are DATEs: compare with plain dates, never with zoned timestamps.
@@ -40,3 +49,14 @@ def delete_statement(table_slice: TableSlice, table: str | None = None) -> str:
     statement = f"DELETE FROM {qualified(table_slice.schema, table or table_slice.table)}"
     where = partition_filter(table_slice)
     return f"{statement} WHERE {where}" if where else statement
+
+
+def superseded_filter(table_slice: TableSlice, column: str, view: str, key: str) -> str | None:
+    """`WHERE` body selecting, outside the slice's partitions, the rows whose `column` names a key
+    whose current version (`view`, partitioned like the slice) is in the slice's partitions; None
+    for an unpartitioned table."""
+    where = partition_filter(table_slice)
+    if where is None:
+        return None
+    current = qualified(*view.split(".", 1))
+    return f"NOT ({where}) AND {quote(column)} IN (SELECT {quote(key)} FROM {current} WHERE {where})"

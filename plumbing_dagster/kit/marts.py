@@ -59,3 +59,7 @@ class Mart:
     description: str
     checks: tuple[MartCheck, ...] = ()
     owners: tuple[str, ...] = ("team:analytics",)
+    # (column, stream): each row belongs to the day of the current version of the `stream` key its
+    # `column` names (Jira: an issue's rows are in the day its newest version was landed). Writing
+    # days removes, from the other days, the rows of keys whose current version is in them.
+    one_day_per: tuple[str, str] | None = None

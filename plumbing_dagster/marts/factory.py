@@ -11,11 +11,12 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from plumbing_dagster.config import ConfigError, StreamConfig
 from plumbing_dagster.io_managers import io_manager_key
+from plumbing_dagster.io_managers.sql import META_ONE_DAY_PER, META_ONE_DAY_PER_KEY, META_ONE_DAY_PER_VIEW
 from plumbing_dagster.keys import mart_key, staging_key
 from plumbing_dagster.kit.marts import Mart, MartCheck, MartQuery
 from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
 from plumbing_dagster.resources import WarehouseResource
-from plumbing_dagster.tables import PARTITION_COLUMN, mart_schema
+from plumbing_dagster.tables import CURRENT_SUFFIX, PARTITION_COLUMN, mart_schema, staging_schema
 from plumbing_dagster.warehouses import WAREHOUSES
 
 
@@ -96,6 +97,27 @@ def _missing_upstream(
     return problems
 
 
+def _one_day_per(source: str, mart: Mart, streams: Mapping[str, StreamConfig]) -> dict[str, str]:
+    """The IO manager's instructions for a mart whose rows follow their key's current version."""
+    if mart.one_day_per is None:
+        return {}
+    column, stream = mart.one_day_per
+    if stream not in mart.reads:
+        raise ConfigError(
+            f"mart {source}/{mart.name}: one_day_per refers to {stream}, which it does not read"
+        )
+    keys = streams[stream].key_columns
+    if len(keys) != 1:
+        raise ConfigError(
+            f"mart {source}/{mart.name}: one_day_per needs {stream} to have one key column, not {keys}"
+        )
+    return {
+        META_ONE_DAY_PER: column,
+        META_ONE_DAY_PER_VIEW: f"{staging_schema(source)}.{stream}{CURRENT_SUFFIX}",
+        META_ONE_DAY_PER_KEY: keys[0],
+    }
+
+
 def build_mart(
     source: str, mart: Mart, streams: Mapping[str, StreamConfig], partitions_def: dg.PartitionsDefinition
 ) -> tuple[dg.AssetsDefinition, list[dg.AssetChecksDefinition]]:
@@ -112,7 +134,11 @@ def build_mart(
         kinds={mart.warehouse},
         owners=list(mart.owners),
         pool=WAREHOUSES[mart.warehouse].write_pool,
-        metadata={"partition_expr": PARTITION_COLUMN, "schema": mart_schema(source)},
+        metadata={
+            "partition_expr": PARTITION_COLUMN,
+            "schema": mart_schema(source),
+            **_one_day_per(source, mart, streams),
+        },
         description=mart.description,
     )
     def _mart(context: AssetExecutionContext, warehouse_reader: WarehouseResource) -> pa.Table:

@@ -1,9 +1,10 @@
 """Raw assets: one multi-asset per source, built from the stream configs.
 
 Each selected stream becomes `raw/<source>/<stream>_landed` (`keys.py`). A run covers a partition
-window (one day, or a range during backfills) and lands it day by day: for each day the dlt source is built for
-`[day, day+1)`, dlt writes parquet into that day's folder (run through dagster-dlt's resource),
-and the landing zone's manifest makes the new files the day's content (see `landing/zone.py`).
+window (one day, or a range during backfills) and lands it day by day: for each day the dlt source
+is built for `[day, day+1)`, dlt writes parquet into that day's folder (run through dagster-dlt's
+resource), and the landing zone's manifest makes the new files the day's content (see
+`landing/zone.py`).
 The specs are built from the configs alone, so loading the code location never imports dlt.
 """
 

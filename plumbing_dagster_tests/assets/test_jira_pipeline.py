@@ -8,8 +8,10 @@ lives in UTC+02:00, and one test day holds 12,000 updated issues (past the searc
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+import dagster as dg
 
 from plumbing_dagster.keys import stream_selection
 from plumbing_dagster.sources.jira import JiraEmulator, JiraWorld
@@ -51,8 +53,10 @@ def _day_issues(world: JiraWorld, day: date, **kwargs: Any) -> list[dict[str, An
     return world.issues_updated_between(start, start + DAY_MS, **kwargs)
 
 
-def _run(defs: Any, selection: list[str], apis: Any, day: date = DAY) -> Any:
-    return materialize(defs, selection, partition_key=day.isoformat(), resources={"vendor_apis": apis})
+def _run(defs: Any, selection: list[str], apis: Any, day: date = DAY, instance: Any = None) -> Any:
+    return materialize(
+        defs, selection, partition_key=day.isoformat(), resources={"vendor_apis": apis}, instance=instance
+    )
 
 
 def _tables() -> dict[str, list[tuple]]:
@@ -124,6 +128,41 @@ def test_a_day_lands_stages_and_builds_the_marts_and_a_rerun_changes_nothing(san
     checks = check_results(first)
     assert all(e.passed for e in checks.values()), {k: v.metadata for k, v in checks.items() if not v.passed}
     assert "marts/jira/issue_labels:referential_integrity" in checks
+
+
+def _days_of_each_issue(mart: str) -> dict[int, set[date]]:
+    column = "id" if mart == "issues" else "issue_id"
+    days: dict[int, set[date]] = {}
+    for issue, day in postgres_rows(f"SELECT DISTINCT {column}, partition_date FROM marts_jira.{mart}"):
+        days.setdefault(issue, set()).add(day)
+    return days
+
+
+def test_a_later_day_moves_an_updated_issue_out_of_the_older_days_marts(sandbox) -> None:
+    """An issue updated on two days is in the marts once, in the later day — whichever day ran
+    last, and also after the older day's marts are built again from its (older) staged version."""
+    later = DAY + timedelta(days=1)
+    world = JiraWorld(start_date=START, now=datetime.combine(later, time(0, 30), UTC))
+    marts = [f"marts/jira/{m}" for m in MARTS]
+    defs, instance = definitions_for(sandbox), dg.DagsterInstance.ephemeral()
+    with served(VENDORS["jira"], JiraEmulator(world)) as (_, apis):
+        assert _run(defs, EVERYTHING, apis, DAY, instance).success
+        first = {int(i["id"]) for i in _day_issues(world, DAY)}
+        world._fixed_now = NOW  # two days on: some of the first day's issues were updated again
+        second = _run(defs, EVERYTHING, apis, later, instance)
+        moved = first & {int(i["id"]) for i in _day_issues(world, later)}
+        after_later_day = {mart: _days_of_each_issue(mart) for mart in MARTS}
+        again = _run(defs, marts, apis, DAY, instance)  # the older day's staging is as it was
+        after_rerun = {mart: _days_of_each_issue(mart) for mart in MARTS}
+    assert second.success and again.success
+    assert len(moved) >= 3, "the world updated none of the first day's issues on the next day"
+    assert after_rerun == after_later_day
+    for mart, days in after_later_day.items():
+        assert {i: d for i, d in days.items() if len(d) > 1} == {}, f"marts_jira.{mart}: an issue in two days"
+        assert {i: d for i, d in days.items() if i in moved} == {i: {later} for i in moved if i in days}, mart
+    assert moved <= set(_days_of_each_issue("issues"))
+    checks = {**check_results(second), **check_results(again)}
+    assert all(e.passed for e in checks.values()), {k: v.metadata for k, v in checks.items() if not v.passed}
 
 
 def test_an_update_late_in_the_evening_of_a_user_in_utc_plus_2_lands_in_its_utc_day(sandbox) -> None:

@@ -13,9 +13,8 @@ with everything that hangs off it, in that day's partition:
   and the seconds it spent there (the last stay is open: `left_at` null, `is_current`).
 
 A partition is replaced whole when its day runs. When a later day lands a newer version of an
-issue, the older day's mart rows of that issue stay until that older day is run again (the staging
-tables and `issues__current` are right at once): marts are partitioned by day, and a day's run
-writes only its own partitions.
+issue, that day's run also removes the issue's rows from the older days (`one_day_per`, in the same
+transaction), so each issue is in one day of every mart; re-running the older day leaves it out.
 
 Checks: each mart's rows point to a current issue, and no staged row of the day lacks its issue
 (the marts' joins would drop it silently); `issues` has one row per issue and a known project;
@@ -136,15 +135,22 @@ def _issue_checks() -> tuple[MartCheck, ...]:
     def sql(q: MartQuery) -> str:
         return f"""
             SELECT count(*) AS issues, count(*) - count(DISTINCT id) AS duplicate_issues,
-                   count(*) FILTER (WHERE project_name IS NULL) AS issues_without_known_project
+                   count(*) FILTER (WHERE project_name IS NULL) AS issues_without_known_project,
+                   count(*) FILTER (WHERE id IN (
+                       SELECT id FROM {q.mart("issues")} WHERE NOT ({q.in_window()})
+                   )) AS issues_also_in_another_day
             FROM {q.mart("issues")} WHERE {q.in_window()}"""
 
     return (
         MartCheck(
             name="one_row_per_issue_in_a_known_project",
-            description="Each current issue once per day, and its project in the projects snapshot.",
+            description="Each current issue once, in one day only, and its project in the projects snapshot.",
             sql=sql,
-            passed=lambda c: c["duplicate_issues"] == 0 and c["issues_without_known_project"] == 0,
+            passed=lambda c: (
+                c["duplicate_issues"] == 0
+                and c["issues_without_known_project"] == 0
+                and c["issues_also_in_another_day"] == 0
+            ),
         ),
     )
 
@@ -185,6 +191,7 @@ MARTS = (
         reads=("issues", "projects"),
         warehouse=WAREHOUSE,
         sql=_issues,
+        one_day_per=("id", "issues"),
         description="Current issues: the newest version of each issue, in the partition of the day it "
         "was landed, with its project's name.",
         checks=_issue_checks(),
@@ -194,6 +201,7 @@ MARTS = (
         reads=("issues", "changelog_items"),
         warehouse=WAREHOUSE,
         sql=_changelog,
+        one_day_per=("issue_id", "issues"),
         description="Every change item of the current issues (history id + item index), oldest first.",
         checks=(_integrity("changelog", "changelog_items"),),
     ),
@@ -202,6 +210,7 @@ MARTS = (
         reads=("issues", "issue_links"),
         warehouse=WAREHOUSE,
         sql=_links,
+        one_day_per=("issue_id", "issues"),
         description="Links of the current issues, one row per link and issue, direction kept; "
         "`other_issue_landed` says whether the issue on the other side has been landed.",
         checks=(_integrity("issue_links", "issue_links", extra=_links_not_landed),),
@@ -210,6 +219,7 @@ MARTS = (
         name="issue_labels",
         reads=("issues", "issue_labels"),
         warehouse=WAREHOUSE,
+        one_day_per=("issue_id", "issues"),
         sql=_bridge("issue_labels", "s.label", "s.label"),
         description="Bridge: the labels of the current issues.",
         checks=(_integrity("issue_labels", "issue_labels"),),
@@ -218,6 +228,7 @@ MARTS = (
         name="issue_components",
         reads=("issues", "issue_components"),
         warehouse=WAREHOUSE,
+        one_day_per=("issue_id", "issues"),
         sql=_bridge("issue_components", "s.component_id, s.component", "s.component_id"),
         description="Bridge: the components of the current issues.",
         checks=(_integrity("issue_components", "issue_components"),),
@@ -226,6 +237,7 @@ MARTS = (
         name="issue_fix_versions",
         reads=("issues", "issue_fix_versions"),
         warehouse=WAREHOUSE,
+        one_day_per=("issue_id", "issues"),
         sql=_bridge(
             "issue_fix_versions", "s.version_id, s.version, s.released, s.release_date", "s.version_id"
         ),
@@ -237,6 +249,7 @@ MARTS = (
         reads=("issues", "changelog_items"),
         warehouse=WAREHOUSE,
         sql=_status_history,
+        one_day_per=("issue_id", "issues"),
         description="Time in each status per issue: one row per stay of a current issue in a status "
         "(`entered_at`, `left_at`, `seconds_in_status`); the last stay is open (`is_current`).",
         checks=_status_checks(),
