@@ -42,7 +42,7 @@ def s3_postgres_env(tmp_path: Path, moto_endpoint: str, s3_bucket: str, postgres
 
 
 def _tick(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, cursor: str | None):
-    sensor = defs.get_sensor_def(name)
+    sensor = defs.resolve_sensor_def(name)
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"landing": defs.resources["landing"]}, definitions=defs
     )
