@@ -27,6 +27,7 @@ from plumbing_dagster.sources.odoo.emulator.ordering import (
 from plumbing_dagster.sources.odoo.emulator.timeline import Transaction, stamp
 
 CLASSIC_READ = "_classic_read"
+ORDERED_CACHED = 64  # searches kept sorted between two transactions (a backfill asks one per day)
 
 
 def _bound(value: Any, clause: str) -> int:
@@ -157,6 +158,8 @@ class Database:
             terms = parse_order(self, model, order)
             predicate = compile_domain(self, model, domain)
             ordered = order_rows((row for row in self.tables[model].values() if predicate(row)), terms)
+            if len(self._ordered) >= ORDERED_CACHED:
+                del self._ordered[next(iter(self._ordered))]  # the oldest query
             self._ordered[query] = ordered
         return ordered.page(first, count, tie_seed(self.seed, model, order, first, count))
 
