@@ -11,7 +11,7 @@ from plumbing_dagster.tables import qualified, quote
 
 # Asset metadata of a mart each of whose rows belongs to the day of a key's current version (a
 # Jira issue's rows move to the day its newest version was landed): the column naming the key, and
-# the `__current` view (`<schema>.<view>`) and key column it refers to. Writing days removes, from
+# the `__current` view (its quoted SQL name) and key column it refers to. Writing days removes, from
 # every other day, the rows of the keys whose current version is in the written days — in the
 # same transaction.
 META_ONE_DAY_PER = "plumbing/one_day_per"
@@ -58,5 +58,4 @@ def superseded_filter(table_slice: TableSlice, column: str, view: str, key: str)
     where = partition_filter(table_slice)
     if where is None:
         return None
-    current = qualified(*view.split(".", 1))
-    return f"NOT ({where}) AND {quote(column)} IN (SELECT {quote(key)} FROM {current} WHERE {where})"
+    return f"NOT ({where}) AND {quote(column)} IN (SELECT {quote(key)} FROM {view} WHERE {where})"

@@ -16,7 +16,7 @@ from plumbing_dagster.keys import mart_key, staging_key
 from plumbing_dagster.kit.marts import Mart, MartCheck, MartQuery
 from plumbing_dagster.partitions import BACKFILL_POLICY, rows_per_day, run_days
 from plumbing_dagster.resources import WarehouseResource
-from plumbing_dagster.tables import CURRENT_SUFFIX, PARTITION_COLUMN, mart_schema, staging_schema
+from plumbing_dagster.tables import CURRENT_SUFFIX, PARTITION_COLUMN, mart_schema, qualified, staging_schema
 from plumbing_dagster.warehouses import WAREHOUSES
 
 
@@ -113,7 +113,7 @@ def _one_day_per(source: str, mart: Mart, streams: Mapping[str, StreamConfig]) -
         )
     return {
         META_ONE_DAY_PER: column,
-        META_ONE_DAY_PER_VIEW: f"{staging_schema(source)}.{stream}{CURRENT_SUFFIX}",
+        META_ONE_DAY_PER_VIEW: qualified(staging_schema(source), stream + CURRENT_SUFFIX),
         META_ONE_DAY_PER_KEY: keys[0],
     }
 
