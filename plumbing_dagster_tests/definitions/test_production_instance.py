@@ -73,6 +73,7 @@ def test_a_partition_runs_on_the_postgres_backed_instance(
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     try:
         concurrency = instance.get_concurrency_config()
+        assert type(instance).__module__ == "plumbing_dagster.instance"  # loads with the heap frozen
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert concurrency.run_queue_config.max_concurrent_runs == 6
         assert concurrency.run_queue_config.tag_concurrency_limits == [

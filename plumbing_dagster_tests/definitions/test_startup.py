@@ -1,13 +1,20 @@
 """What keeps a Dagster process of this code location quick to start (see the `startup`
 benchmark): each check runs in a fresh interpreter, as a run worker or a CLI command starts."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+from plumbing_dagster.config import DEFAULT_DAG_DIR
+from plumbing_dagster_tests.conftest import sandbox_env
+
+REPOSITORY = DEFAULT_DAG_DIR.parent
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
+def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, env=env
     )
 
 
@@ -18,6 +25,46 @@ def test_the_code_location_s_objects_are_frozen_out_of_the_garbage_collector() -
         "import plumbing_dagster.definitions\n"
         "assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
     )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_code_location_leaves_the_collector_as_it_found_it() -> None:
+    # The raised threshold is for loading only; a long-running process collects as usual.
+    result = _python(
+        "import gc\n"
+        "before = gc.get_threshold()\n"
+        "import plumbing_dagster.definitions\n"
+        "assert gc.get_threshold() == before, (gc.get_threshold(), before)\n"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# Dagster's storage imports SQLAlchemy; the heap must be frozen before that, and loading over once
+# the instance is built. Builds the instance Dagster builds from each committed instance config; a
+# change of Dagster's instance-class protocol (`config_schema`, `config_defaults`) breaks it.
+INSTANCE_LOADS_WITH_THE_HEAP_FROZEN = """
+import gc, sys
+default = gc.get_threshold()
+frozen_with_sqlalchemy = []
+freeze = gc.freeze
+gc.freeze = lambda: (frozen_with_sqlalchemy.append("sqlalchemy" in sys.modules), freeze())[1]
+import dagster as dg
+instance = dg.DagsterInstance.get()
+assert type(instance).__module__ + "." + type(instance).__qualname__ == "plumbing_dagster.instance.Instance"
+assert frozen_with_sqlalchemy[0] is False, frozen_with_sqlalchemy
+assert "sqlalchemy" in sys.modules
+assert gc.get_threshold() == default, (gc.get_threshold(), default)
+assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()
+"""
+
+
+def test_the_instance_is_built_with_the_heap_frozen_before_dagster_s_storage_loads(
+    tmp_path: Path,
+) -> None:
+    # The production config names the same class (test_production_instance.py builds it).
+    shutil.copyfile(REPOSITORY / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {**sandbox_env(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    result = _python(INSTANCE_LOADS_WITH_THE_HEAP_FROZEN, env)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
