@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from plumbing_dagster.kit.tls import tls_context
+
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -164,6 +166,7 @@ class ApiClient:
             headers=dict(headers or {}),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=True,
+            verify=tls_context(),  # shared: httpx would load the CA bundle per client (kit/tls.py)
         )
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,10 +28,25 @@ from plumbing_dagster.kit import (
 from plumbing_dagster.kit.auth import Token, TokenEndpoint
 from plumbing_dagster.kit.emulator import EmulatorServer, Fault, TokenIssuer
 from plumbing_dagster.kit.http import parse_retry_after
+from plumbing_dagster.kit.tls import tls_context
 from plumbing_dagster.kit.token_store import FileTokenStore
 from plumbing_dagster_tests.kit.apps import CLIENT_ID, CLIENT_SECRET, RECORDS, OAuthApp, PagedApp
 
 FAST = RetryPolicy(attempts=4, base_delay=0.01)
+
+
+# -- TLS ---------------------------------------------------------------------------------------------
+
+
+def test_vendor_clients_share_one_verifying_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    tls_context()  # the process's context, trust store loaded
+    loads: list[object] = []
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda self, *a, **k: loads.append(a))
+    for _ in range(3):
+        ApiClient("shop", "https://shop.example").close()
+    assert loads == []  # httpx alone would load the CA bundle once per client
+    assert tls_context().verify_mode == ssl.CERT_REQUIRED
+    assert tls_context().check_hostname
 
 
 # -- retries -------------------------------------------------------------------------------------
