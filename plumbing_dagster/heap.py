@@ -40,13 +40,25 @@ def freeze_long_lived() -> None:
         gc.freeze()
 
 
+_loading = False
+
+
 def loading() -> None:
     """Freeze what is alive and collect the youngest generation rarely until `loaded()`."""
+    global _loading
+    _loading = True
     freeze_long_lived()
     gc.set_threshold(LOADING_THRESHOLD, *_DEFAULT_THRESHOLDS[1:])
 
 
 def loaded() -> None:
-    """Freeze what loading left alive (it lives as long as the process) and collect as usual."""
-    freeze_long_lived()
-    gc.set_threshold(*_DEFAULT_THRESHOLDS)
+    """Freeze what loading left alive (it lives as long as the process) and collect as usual.
+
+    Only once per `loading()`: a process that builds more instances later (a code server builds
+    one per sensor tick) must not freeze what those leave alive, as cycles among frozen objects
+    are never collected."""
+    global _loading
+    if _loading:
+        _loading = False
+        freeze_long_lived()
+        gc.set_threshold(*_DEFAULT_THRESHOLDS)

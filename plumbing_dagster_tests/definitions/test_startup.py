@@ -55,6 +55,10 @@ assert frozen_with_sqlalchemy[0] is False, frozen_with_sqlalchemy
 assert "sqlalchemy" in sys.modules
 assert gc.get_threshold() == default, (gc.get_threshold(), default)
 assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()
+freezes = len(frozen_with_sqlalchemy)
+dg.DagsterInstance.get().dispose()  # as a code server builds one per sensor tick
+assert len(frozen_with_sqlalchemy) == freezes, "a later instance froze what it left alive"
+assert gc.get_threshold() == default
 """
 
 
