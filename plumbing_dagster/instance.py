@@ -29,8 +29,10 @@ class Instance(dg.DagsterInstance):
     """Dagster's instance; only its loading is kept out of the garbage collector's way."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        loaded()
+        try:
+            super().__init__(*args, **kwargs)
+        finally:
+            loaded()  # also when the storage fails: a process that goes on collects as usual
 
     @classmethod
     def config_schema(cls) -> Mapping[str, Any]:
