@@ -34,9 +34,9 @@ from plumbing_dagster.sources.jira.emulator.catalog import (
     TRANSITIONS,
     USERS,
     Project,
-    sprint_at,
     text,
 )
+from plumbing_dagster.sources.jira.emulator.sprints import sprint_at
 
 Item = str  # one change item, as JSON text
 Change = tuple[tuple[str, Any], ...]

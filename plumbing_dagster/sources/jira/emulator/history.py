@@ -32,10 +32,10 @@ from plumbing_dagster.sources.jira.emulator.catalog import (
     TO_DO,
     Project,
     Weights,
-    sprint_by_id,
 )
 from plumbing_dagster.sources.jira.emulator.changes import Change, item
 from plumbing_dagster.sources.jira.emulator.ledger import LIFE_DAYS, LINK_LOOKBACK_DAYS, Ledger, Planned
+from plumbing_dagster.sources.jira.emulator.sprints import sprint_by_id
 from plumbing_dagster.sources.jira.emulator.times import DAY_MS, day_start_ms
 
 FIRST_HISTORY_ID = 10000

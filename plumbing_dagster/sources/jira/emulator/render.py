@@ -28,12 +28,12 @@ from plumbing_dagster.sources.jira.emulator.catalog import (
     TEAMS,
     USER_JSON,
     js,
-    sprint_by_id,
     text,
 )
 from plumbing_dagster.sources.jira.emulator.fields import FIELD_BY_ID
 from plumbing_dagster.sources.jira.emulator.history import History, Life
 from plumbing_dagster.sources.jira.emulator.ledger import Planned
+from plumbing_dagster.sources.jira.emulator.sprints import sprint_by_id
 from plumbing_dagster.sources.jira.emulator.times import jira_datetime
 
 if TYPE_CHECKING:
