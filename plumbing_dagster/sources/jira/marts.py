@@ -185,13 +185,16 @@ def _links_not_landed(q: MartQuery) -> str:
     )
 
 
+# Rows of an issue follow it to the day its newest version was landed (`Mart.one_day_per`).
+BY_ISSUE = ("issue_id", "issues")
+
 MARTS = (
     Mart(
         name="issues",
         reads=("issues", "projects"),
         warehouse=WAREHOUSE,
         sql=_issues,
-        one_day_per=("id", "issues"),
+        one_day_per=("id", "issues"),  # the issue itself
         description="Current issues: the newest version of each issue, in the partition of the day it "
         "was landed, with its project's name.",
         checks=_issue_checks(),
@@ -201,7 +204,7 @@ MARTS = (
         reads=("issues", "changelog_items"),
         warehouse=WAREHOUSE,
         sql=_changelog,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         description="Every change item of the current issues (history id + item index), oldest first.",
         checks=(_integrity("changelog", "changelog_items"),),
     ),
@@ -210,7 +213,7 @@ MARTS = (
         reads=("issues", "issue_links"),
         warehouse=WAREHOUSE,
         sql=_links,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         description="Links of the current issues, one row per link and issue, direction kept; "
         "`other_issue_landed` says whether the issue on the other side has been landed.",
         checks=(_integrity("issue_links", "issue_links", extra=_links_not_landed),),
@@ -219,7 +222,7 @@ MARTS = (
         name="issue_labels",
         reads=("issues", "issue_labels"),
         warehouse=WAREHOUSE,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         sql=_bridge("issue_labels", "s.label", "s.label"),
         description="Bridge: the labels of the current issues.",
         checks=(_integrity("issue_labels", "issue_labels"),),
@@ -228,7 +231,7 @@ MARTS = (
         name="issue_components",
         reads=("issues", "issue_components"),
         warehouse=WAREHOUSE,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         sql=_bridge("issue_components", "s.component_id, s.component", "s.component_id"),
         description="Bridge: the components of the current issues.",
         checks=(_integrity("issue_components", "issue_components"),),
@@ -237,7 +240,7 @@ MARTS = (
         name="issue_fix_versions",
         reads=("issues", "issue_fix_versions"),
         warehouse=WAREHOUSE,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         sql=_bridge(
             "issue_fix_versions", "s.version_id, s.version, s.released, s.release_date", "s.version_id"
         ),
@@ -249,7 +252,7 @@ MARTS = (
         reads=("issues", "changelog_items"),
         warehouse=WAREHOUSE,
         sql=_status_history,
-        one_day_per=("issue_id", "issues"),
+        one_day_per=BY_ISSUE,
         description="Time in each status per issue: one row per stay of a current issue in a status "
         "(`entered_at`, `left_at`, `seconds_in_status`); the last stay is open (`is_current`).",
         checks=_status_checks(),
