@@ -40,7 +40,7 @@ def test_the_code_location_leaves_the_collector_as_it_found_it() -> None:
 
 
 # Dagster's storage imports SQLAlchemy; the heap must be frozen before that, and loading over once
-# the instance is built. Builds the instance Dagster builds from each committed instance config; a
+# the instance is built. Builds the instance Dagster builds from the sandbox's `dagster.yaml`; a
 # change of Dagster's instance-class protocol (`config_schema`, `config_defaults`) breaks it.
 INSTANCE_LOADS_WITH_THE_HEAP_FROZEN = """
 import gc, sys
