@@ -13,18 +13,12 @@ where it is used (staging, DuckDB warehouses) so raw steps and Postgres steps ke
 from __future__ import annotations
 
 import atexit
-import gc
-import sys
 
-NOISY_AT_EXIT = ("_duckdb",)
-
-
-def _freeze_unless_noisy() -> None:
-    if not any(module in sys.modules for module in NOISY_AT_EXIT):
-        gc.freeze()
+from plumbing_dagster.heap import freeze_long_lived
 
 
 def skip_exit_garbage_pass() -> None:
-    """Register the exit hook (once per process)."""
-    atexit.unregister(_freeze_unless_noisy)
-    atexit.register(_freeze_unless_noisy)
+    """Register the exit hook (once per process): what is alive then is frozen, unless DuckDB is
+    loaded (`heap.NOISY_AT_EXIT`)."""
+    atexit.unregister(freeze_long_lived)
+    atexit.register(freeze_long_lived)
