@@ -1,12 +1,13 @@
 """The executor wrapper every job of this code location runs with (around Dagster's own).
 
-It does three things Dagster's executors do not:
+It does four things Dagster's executors do not:
 - tags the run with its worker process (`runs/workers.py`), so a dead run can be told apart from
   a slow one by the monitoring daemon, the landing sensor and other runs;
 - when a step is blocked on a pool, logs which run holds the slot and since when, and frees the
   slots of holders whose worker is gone (so the next run gets going without a daemon);
 - lets an interrupt (Ctrl-C, SIGTERM) end a run while it waits for a slot: Dagster defers
-  interrupts to the next step boundary, and a blocked run never reaches one.
+  interrupts to the next step boundary, and a blocked run never reaches one;
+- waits for a slot asleep instead of in Dagster's busy loop (`pool_wait.py`).
 
 A wrapper rather than a subclass because Dagster's executors (in-process, multiprocess) are
 chosen by config; the wrapper keeps their names, config and requirements.
@@ -24,6 +25,7 @@ from dagster import DagsterEvent, DagsterExecutionInterruptedError, Executor
 from dagster._core.events import EngineEventData
 from dagster._utils.interrupts import raise_interrupts_as
 
+from plumbing_dagster.runs.pool_wait import sleep_while_blocked
 from plumbing_dagster.runs.pools import free_slots_of_dead_holders, pool_holders
 from plumbing_dagster.runs.workers import RUN_WORKER_TAG, this_worker
 
@@ -72,6 +74,7 @@ class WatchedExecutor(Executor):
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
         plan_context.instance.add_run_tags(plan_context.run_id, {RUN_WORKER_TAG: this_worker().tag()})
+        sleep_while_blocked()
         with ExitStack() as interruptible:
             waiting = False
             for event in self.inner.execute(plan_context, execution_plan):

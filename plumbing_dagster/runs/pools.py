@@ -33,20 +33,22 @@ class Holder:
 
 
 def pool_holders(instance: dg.DagsterInstance, pool: str) -> list[Holder]:
+    """The steps holding the pool's slots: those that claimed one, and those a freed slot was
+    assigned to that have not claimed it yet (a run killed while it waited never will)."""
     info = instance.event_log_storage.get_concurrency_info(pool)
     # A holder's queue entry stays, with the time it was assigned the slot, until it frees it.
     assigned = {
-        (step.run_id, step.step_key): step.assigned_timestamp
+        (step.run_id, step.step_key): _utc(step.assigned_timestamp)
         for step in info.pending_steps
         if step.assigned_timestamp is not None
     }
-    holders = []
-    for slot in info.claimed_slots:
-        since = assigned.get((slot.run_id, slot.step_key))
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # stored naive, in UTC
-        holders.append(Holder(slot.run_id, slot.step_key, since))
-    return holders
+    claimed = [(slot.run_id, slot.step_key) for slot in info.claimed_slots]
+    unclaimed = [key for key in assigned if key not in claimed]
+    return [Holder(run, step, assigned.get((run, step))) for run, step in claimed + unclaimed]
+
+
+def _utc(stamp: datetime) -> datetime:
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp  # stored naive, in UTC
 
 
 def free_slots_of_dead_holders(
