@@ -10,7 +10,7 @@ from plumbing_dagster.kit.emulator.server import (
     FaultPlan,
 )
 from plumbing_dagster.kit.emulator.tokens import TokenIssuer, basic_credentials, bearer_token, same_secret
-from plumbing_dagster.kit.emulator.world import DayCache, World, derive_seed
+from plumbing_dagster.kit.emulator.world import DayCache, World, derive_seed, fixed_horizon
 
 __all__ = [
     "BadRequest",
@@ -28,6 +28,7 @@ __all__ = [
     "basic_credentials",
     "bearer_token",
     "derive_seed",
+    "fixed_horizon",
     "int_arg",
     "same_secret",
 ]

@@ -7,7 +7,8 @@ import hashlib
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -18,6 +19,25 @@ def derive_seed(*parts: object) -> int:
     """A seed from `parts` that is stable across processes (Python's `hash` is salted per run)."""
     digest = hashlib.sha256(":".join(str(p) for p in parts).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+_horizon: datetime | None = None  # see fixed_horizon
+
+
+@contextmanager
+def fixed_horizon(now: datetime) -> Iterator[None]:
+    """Worlds given no `now` of their own see `now` instead of the real time while this lasts.
+
+    For tests of the sandbox's emulators (built by `Vendor.emulator()`, on the real clock): their
+    data grows every day, and with it the time of every full read."""
+    global _horizon
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+    previous, _horizon = _horizon, now
+    try:
+        yield
+    finally:
+        _horizon = previous
 
 
 class World:
@@ -33,8 +53,9 @@ class World:
 
     @property
     def now(self) -> datetime:
-        """The data horizon: fixed when given, else the real time (the data grows with it)."""
-        return self._fixed_now or datetime.now(UTC)
+        """The data horizon: fixed when given (or by `fixed_horizon`), else the real time (the
+        data grows with it)."""
+        return self._fixed_now or _horizon or datetime.now(UTC)
 
     def seeded(self, *parts: object) -> random.Random:
         return random.Random(derive_seed(self.name, self.seed, *parts))
