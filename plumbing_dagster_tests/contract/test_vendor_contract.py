@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +33,24 @@ from plumbing_dagster.sources.registry import VENDORS
 
 FAST = RetryPolicy(attempts=4, base_delay=0.01)
 VENDOR_NAMES = sorted(VENDORS)
-# The sandbox worlds' clock in these tests: their data would otherwise grow with the real one, and
-# with it every full read (Odoo's contract tests took 45 s by November 2026).
-HORIZON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def horizon() -> Iterator[None]:
-    with fixed_horizon(HORIZON):
-        yield
+# How much of a sandbox world these tests see: its clock stops this long after the vendor's start
+# (or now, if sooner). On the real clock the worlds grow every day, and with them every full read
+# (Odoo's contract tests took 45 s by November 2026).
+DAYS_OF_DATA = 73
 
 
 @pytest.fixture(params=VENDOR_NAMES)
 def vendor(request: pytest.FixtureRequest) -> Vendor:
     return VENDORS[request.param]
+
+
+@pytest.fixture(autouse=True)
+def horizon(vendor: Vendor) -> Iterator[datetime]:
+    """The sandbox world's clock while the test runs."""
+    stop = datetime.combine(vendor.start_date + timedelta(days=DAYS_OF_DATA), time(12), UTC)
+    now = min(stop, datetime.now(UTC))
+    with fixed_horizon(now):
+        yield now
 
 
 @pytest.fixture
@@ -64,9 +68,9 @@ def records(pages: Iterator[Any]) -> list[dict[str, Any]]:
     return [r for page in pages for r in (page.to_pylist() if isinstance(page, pa.Table) else page)]
 
 
-def sample_window(endpoint: Endpoint, client: Any) -> Window:
+def sample_window(endpoint: Endpoint, client: Any, horizon: datetime) -> Window:
     """A recent day the vendor's sandbox world has records for (yesterday, or a day before it)."""
-    yesterday = (HORIZON - timedelta(days=1)).date()
+    yesterday = (horizon - timedelta(days=1)).date()
     for back in range(40):
         window = Window.for_day(yesterday - timedelta(days=back))
         if records(endpoint.fetch(client, Extract(window))):
@@ -74,19 +78,21 @@ def sample_window(endpoint: Endpoint, client: Any) -> Window:
     pytest.fail(f"{endpoint.name}: no records in any of the last 40 days of the sandbox world")
 
 
-def read(endpoint: Endpoint, client: Any, window: Window | None = None) -> list[dict[str, Any]]:
+def read(
+    endpoint: Endpoint, client: Any, horizon: datetime, window: Window | None = None
+) -> list[dict[str, Any]]:
     """The endpoint as a stream config would read it: whole if it can be, else a day with data."""
     if endpoint.snapshot:
         return records(endpoint.fetch(client, Extract(None)))
-    return records(endpoint.fetch(client, Extract(window or sample_window(endpoint, client))))
+    return records(endpoint.fetch(client, Extract(window or sample_window(endpoint, client, horizon))))
 
 
-def test_each_endpoint_reads_completely_with_its_key(vendor: Vendor, served) -> None:
+def test_each_endpoint_reads_completely_with_its_key(vendor: Vendor, served, horizon: datetime) -> None:
     server, client = served
     pages_read = []
     for name, endpoint in vendor.endpoints.items():
         before = server.requests_served
-        got = read(endpoint, client)
+        got = read(endpoint, client, horizon)
         assert got, f"{vendor.name}/{name} gave no records"
         keys = [tuple(r.get(k) for k in endpoint.primary_key) for r in got]
         assert all(None not in key for key in keys), f"{vendor.name}/{name}: a record without its key"
@@ -100,7 +106,9 @@ def _field_specs(vendor: Vendor) -> dict[str, dict[str, FieldSpec]]:
     return {stream: dict(entry.fields) for stream, entry in catalog.items()}
 
 
-def test_server_side_windows_return_only_records_inside_the_window(vendor: Vendor, served) -> None:
+def test_server_side_windows_return_only_records_inside_the_window(
+    vendor: Vendor, served, horizon: datetime
+) -> None:
     _, client = served
     specs = _field_specs(vendor)
     checked = 0
@@ -108,7 +116,7 @@ def test_server_side_windows_return_only_records_inside_the_window(vendor: Vendo
         for cursor, strategy in endpoint.cursors.items():
             if not isinstance(strategy, ServerFilter):
                 continue
-            window = sample_window(endpoint, client)
+            window = sample_window(endpoint, client, horizon)
             spec = specs.get(name, {}).get(cursor, FieldSpec(type="string", format="date-time"))
             for record in records(endpoint.fetch(client, Extract(window, cursor=cursor))):
                 value = cursor_value(record, cursor, spec, ClientFilter(), endpoint.primary_key)
@@ -120,18 +128,20 @@ def test_server_side_windows_return_only_records_inside_the_window(vendor: Vendo
     assert checked
 
 
-def test_429_and_5xx_are_retried_and_nothing_is_lost(vendor: Vendor, served) -> None:
+def test_429_and_5xx_are_retried_and_nothing_is_lost(vendor: Vendor, served, horizon: datetime) -> None:
     server, client = served
     endpoint = next(iter(vendor.endpoints.values()))
-    window = None if endpoint.snapshot else sample_window(endpoint, client)
-    clean = read(endpoint, client, window)
+    window = None if endpoint.snapshot else sample_window(endpoint, client, horizon)
+    clean = read(endpoint, client, horizon, window)
     server.faults.add(Fault("rate_limit", times=1, retry_after=0.01))
     server.faults.add(Fault("server_error", times=1, status=503))
-    assert read(endpoint, client, window) == clean
+    assert read(endpoint, client, horizon, window) == clean
     assert [kind for kind, _ in server.faults.fired] == ["rate_limit", "server_error"]
 
 
-def test_a_request_that_keeps_failing_names_its_method_path_and_page(vendor: Vendor, served) -> None:
+def test_a_request_that_keeps_failing_names_its_method_path_and_page(
+    vendor: Vendor, served, horizon: datetime
+) -> None:
     """Whichever request of a read fails for good — the first page, a later one, the last request
     (a completeness check, a key snapshot page) — the error says which: method, path, page or offset."""
     server, client = served
@@ -140,7 +150,7 @@ def test_a_request_that_keeps_failing_names_its_method_path_and_page(vendor: Ven
     checked = 0
     for name, endpoint in vendor.endpoints.items():
         reads = [endpoint.fetch, *([endpoint.ids] if endpoint.ids else [])]
-        window = None if endpoint.snapshot else sample_window(endpoint, client)
+        window = None if endpoint.snapshot else sample_window(endpoint, client, horizon)
         for fetch in reads:
             records(fetch(client, Extract(window)))  # sign-ins and sessions happen once, here
             before = server.requests_served
@@ -158,7 +168,7 @@ def test_a_request_that_keeps_failing_names_its_method_path_and_page(vendor: Ven
 
 
 def test_wrong_credentials_fail_without_showing_a_secret(
-    vendor: Vendor, caplog: pytest.LogCaptureFixture
+    vendor: Vendor, horizon: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with EmulatorServer(vendor.emulator()) as server:
@@ -169,7 +179,7 @@ def test_wrong_credentials_fail_without_showing_a_secret(
         endpoint = next(iter(vendor.endpoints.values()))
         with vendor.connect(wrong) as client, pytest.raises(Exception) as raised:  # noqa: PT011 - any refusal
             client.api.retry = FAST
-            read(endpoint, client)
+            read(endpoint, client, horizon)
     said = f"{raised.value}\n{raised.value!r}\n{caplog.text}"
     for value in [*right.secrets(), *wrong.secrets()]:
         assert value not in said, f"{vendor.name}: a secret is in the error or the log"
@@ -194,13 +204,15 @@ def test_discovery_writes_a_catalog_that_matches_the_endpoints(
     )
 
 
-def test_preview_writes_nothing(vendor: Vendor, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_preview_writes_nothing(
+    vendor: Vendor, horizon: datetime, tmp_path: Path, monkeypatch, capsys
+) -> None:
     monkeypatch.setenv("PLUMBING_ENV", "sandbox")
     monkeypatch.setenv("PLUMBING_DATA_DIR", str(tmp_path / "data"))
     stream = next(
         iter(load_stream_configs(DEFAULT_DAG_DIR, {vendor.name: vendor}, only=vendor.name)[vendor.name])
     )
-    day = (HORIZON - timedelta(days=2)).date()
+    day = (horizon - timedelta(days=2)).date()
     assert main(["preview", vendor.name, stream, "--day", day.isoformat(), "--limit", "3"]) == 0
     out = capsys.readouterr().out
     assert f"{vendor.name}/{stream} {day}:" in out and "(preview: nothing written)" in out
