@@ -39,25 +39,24 @@ TARGET_RATIO = 3.0
 DAY = "2026-11-01"
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
-    start = time.perf_counter()
+def run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(
             f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr[-3000:]}"
         )
-    return elapsed
+    return completed
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    start = time.perf_counter()
+    run(command, env, cwd)
+    return time.perf_counter() - start
 
 
 def timed_inside(command: list[str], env: dict[str, str], cwd: Path) -> float:
     """The seconds a command prints as its last line (it times itself)."""
-    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed ({completed.returncode}):\n{completed.stderr[-3000:]}"
-        )
-    return float(completed.stdout.split()[-1])
+    return float(run(command, env, cwd).stdout.split()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ ROWS = 194
     partitions_def=dg.DailyPartitionsDefinition(start_date="2026-01-01"),
     pool="startup_floor",
 )
-def noop(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def noop() -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": 0})
 
 
